@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: runs every test/bench/*.bench.ts (compiled to .bench.js), in name
+ * order, each exporting `run(): Promise<void>` that prints its own table of numbers.
+ * Benchmarks print; they never assert times. `npm run bench -- usdt` runs the
+ * benchmarks whose file name contains "usdt".
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2);
+  const files = fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.js'))
+    .filter((f) => !filters.length || filters.some((x) => f.includes(x)))
+    .sort();
+  if (!files.length) {
+    console.error(`bench: no benchmarks match ${filters.join(' ') || '(none found)'}`);
+    process.exit(2);
+  }
+  const os = await import('os');
+  console.log(`tracelab bench — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+  let failed = 0;
+  for (const f of files) {
+    console.log(`\n## ${f.replace(/\.bench\.js$/, '')}\n`);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const mod = require(path.join(__dirname, f)) as { run(): Promise<void> };
+      await mod.run();
+    } catch (e) {
+      failed++;
+      console.log(`bench ${f} failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+void main();
