@@ -1,0 +1,188 @@
+/**
+ * The browser end of the terminal: xterm.js ⇄ WebSocket (portal/shared/protocol.ts).
+ *
+ * Flow control (after wetty's flowcontrol.ts and the xterm.js flow-control guide):
+ * we count bytes handed to term.write() whose callback has not fired yet. Above
+ * HIGH we ask the server to pause the PTY; below LOW we ask it to resume.
+ *  - HIGH = 256 KB: xterm.js parses roughly 5–30 MB/s, so at most ~10–50 ms of
+ *    output is queued ahead of the screen. That bounds how long Ctrl-C output takes
+ *    to show and keeps keystrokes responsive during a burst.
+ *  - LOW = 32 KB: still a few ms of work left when RESUME goes out, so the parser
+ *    does not sit idle for the round trip; pausing on every frame would halve speed.
+ * The server also batches output into frames of up to 64 KB, so one write callback
+ * covers many lines.
+ *
+ * The shell lives in tmux on the host: when the socket drops (reload, network,
+ * portal restart) we reconnect with backoff and tmux redraws the same screen.
+ */
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+import { MSG, ControlMessage, chunkText, decodeControl, encodeControl } from '../shared/protocol';
+import { DisposableStore, Disposable, on, timer, interval } from './dispose';
+
+const HIGH = 256 * 1024;
+const LOW = 32 * 1024;
+const PING_MS = 25_000;
+
+export type TermState = 'connecting' | 'attached' | 'reconnecting' | 'ended' | 'error';
+
+export class TerminalView implements Disposable {
+  readonly term: Terminal;
+  private readonly fit = new FitAddon();
+  private readonly d = new DisposableStore();
+  private conn = new DisposableStore();
+  private ws: WebSocket | null = null;
+  private pending = 0;
+  private paused = false;
+  private retries = 0;
+  private ended = false;
+  private disposed = false;
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly el: HTMLElement,
+    private readonly onState: (s: TermState, detail?: string) => void,
+  ) {
+    this.term = new Terminal({
+      fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono", "Liberation Mono", monospace',
+      fontSize: 14,
+      lineHeight: 1.15,
+      cursorBlink: true,
+      scrollback: 5000,
+      allowProposedApi: false,
+      theme: {
+        background: '#0f1115',
+        foreground: '#d8dee9',
+        cursor: '#7fd1ff',
+        selectionBackground: '#3b4252',
+        black: '#1d2027', brightBlack: '#5c6370',
+        red: '#e06c75', brightRed: '#ff7a85',
+        green: '#98c379', brightGreen: '#b5e890',
+        yellow: '#e5c07b', brightYellow: '#ffd68a',
+        blue: '#61afef', brightBlue: '#7cc4ff',
+        magenta: '#c678dd', brightMagenta: '#de94f2',
+        cyan: '#56b6c2', brightCyan: '#7fd1dc',
+        white: '#d8dee9', brightWhite: '#ffffff',
+      },
+    });
+    this.term.loadAddon(this.fit);
+    this.term.open(el);
+    this.d.add(this.term);
+    this.d.add(this.term.onData((s) => this.input(s)));
+    this.d.add(this.term.onBinary((s) => this.sendBytes(Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff))));
+    this.d.add(this.term.onResize(({ cols, rows }) => this.control({ t: MSG.RESIZE, cols, rows })));
+    const ro = new ResizeObserver(() => this.refit());
+    ro.observe(el);
+    this.d.add({ dispose: () => ro.disconnect() });
+    this.d.add(interval(() => this.control({ t: MSG.PING, n: Date.now() }), PING_MS));
+    this.d.add({ dispose: () => this.conn.dispose() });
+    this.refit();
+    this.connect();
+  }
+
+  refit(): void {
+    try {
+      if (this.el.clientWidth > 0 && this.el.clientHeight > 0) this.fit.fit();
+    } catch {
+      // not laid out yet
+    }
+  }
+
+  focus(): void {
+    this.term.focus();
+  }
+
+  /** Type text into the shell as if the user typed it: each line followed by Enter. */
+  typeLines(text: string): void {
+    const lines = text.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n');
+    this.input(lines.map((l) => l + '\r').join(''));
+    this.focus();
+  }
+
+  private input(s: string): void {
+    if (this.ended) {
+      // After the shell ended, a key press opens a new one.
+      this.ended = false;
+      this.connect();
+      return;
+    }
+    for (const chunk of chunkText(s)) this.sendBytes(this.encoder.encode(chunk));
+  }
+
+  private sendBytes(b: Uint8Array): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(b);
+  }
+
+  private control(m: ControlMessage): void {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeControl(m));
+  }
+
+  private connect(): void {
+    if (this.disposed) return;
+    this.conn.dispose();
+    this.conn = new DisposableStore();
+    this.onState(this.retries ? 'reconnecting' : 'connecting');
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${proto}//${location.host}/api/terminal?cols=${this.term.cols}&rows=${this.term.rows}`);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.pending = 0;
+    this.paused = false;
+    let attached = false;
+    this.conn.add({ dispose: () => ws.readyState <= WebSocket.OPEN && ws.close() });
+    this.conn.add(on(ws as any, 'message', (ev: MessageEvent) => {
+      if (typeof ev.data !== 'string') return this.output(new Uint8Array(ev.data as ArrayBuffer));
+      const m = decodeControl(ev.data);
+      if (!m.ok) return console.warn('tracelab: bad control message', m.message);
+      switch (m.msg.t) {
+        case MSG.STATUS:
+          if (m.msg.state === 'attached') {
+            attached = true;
+            this.retries = 0;
+            this.onState('attached', m.msg.track);
+            this.control({ t: MSG.RESIZE, cols: this.term.cols, rows: this.term.rows });
+          }
+          break;
+        case MSG.ERROR:
+          this.onState('error', `${m.msg.message} (${m.msg.code})`);
+          if (!attached) this.term.write(`\r\n\x1b[1;31mtracelab: ${m.msg.message}\x1b[0m\r\n`);
+          break;
+        case MSG.EXIT:
+          this.ended = true;
+          this.onState('ended');
+          this.term.write('\r\n\x1b[2m[the shell ended — press any key for a new one]\x1b[0m\r\n');
+          break;
+        default:
+          break;
+      }
+    }));
+    this.conn.add(on(ws as any, 'close', () => {
+      if (this.disposed || this.ended || this.ws !== ws) return;
+      // Backoff: 0.5 s, 1 s, 2 s, then every 4 s (a portal restart takes a second or two).
+      const delay = Math.min(4000, 500 * 2 ** this.retries++);
+      this.onState('reconnecting');
+      this.conn.add(timer(() => this.connect(), delay));
+    }));
+  }
+
+  private output(data: Uint8Array): void {
+    const n = data.byteLength;
+    this.pending += n;
+    this.term.write(data, () => {
+      this.pending -= n;
+      if (this.paused && this.pending < LOW) {
+        this.paused = false;
+        this.control({ t: MSG.RESUME });
+      }
+    });
+    if (!this.paused && this.pending > HIGH) {
+      this.paused = true;
+      this.control({ t: MSG.PAUSE });
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.d.dispose();
+  }
+}

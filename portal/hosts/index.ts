@@ -1,0 +1,26 @@
+/**
+ * LabHost backends by name. `local` is the embedded default; the ssh and vagrant
+ * backends register themselves here (one line each) when they land.
+ */
+import { LabHost, LabHostError } from './types';
+import { LocalHost } from './local';
+
+/** What every backend factory gets from the portal. Backends may read more from `extra`. */
+export interface HostOptions {
+  user: string;
+  dataDir: string;
+  labsDir: string;
+  extra?: Record<string, unknown>;
+}
+
+export type HostFactory = (opts: HostOptions) => LabHost;
+
+export const HOST_BACKENDS: Record<string, HostFactory> = {
+  local: (o) => new LocalHost({ user: o.user, dataDir: o.dataDir, labsDir: o.labsDir }),
+};
+
+export function createHost(kind: string, opts: HostOptions): LabHost {
+  const make = HOST_BACKENDS[kind];
+  if (!make) throw new LabHostError('HOST_INTERNAL', `unknown host backend '${kind}' (known: ${Object.keys(HOST_BACKENDS).join(', ')})`);
+  return make(opts);
+}

@@ -1,0 +1,222 @@
+/**
+ * The `local` LabHost: this machine is the lab host (the embedded default).
+ *
+ * - Workspace: <data>/workspaces/<user>/, a copy of the labs directory made on first
+ *   use (labs added later are copied in on the next start; a student's edits are
+ *   never overwritten). node_modules is not copied: it is symlinked to the labs'
+ *   own, so lab apps find restify / dtrace-provider.
+ * - Terminal: a private tmux server per data dir (`tmux -S <data>/tmux.sock`), one
+ *   session per user (`tl-<user>`), attached with `new -A` so every browser tab, a
+ *   reload and a portal restart all land in the same shell.
+ * - exec: argv[0] === 'tracelab' means this installation's CLI; the whole process
+ *   group is killed on timeout.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as pty from 'node-pty';
+import { INSTALL_ROOT } from '../../src/labs';
+import { ExecOptions, ExecResult, LabHost, LabHostError, Progress, ShellStream, Track } from './types';
+
+export interface LocalHostOptions {
+  /** User id (keys the workspace and the tmux session). */
+  user: string;
+  dataDir: string;
+  labsDir: string;
+}
+
+const USER_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
+
+/** Environment variables of the portal that must not leak into a student's shell. */
+const STRIP_ENV = ['NODE_TEST_CONTEXT', 'NODE_OPTIONS', 'NODE_CHANNEL_FD', 'TMUX', 'TMUX_PANE'];
+
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !STRIP_ENV.includes(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+const TMUX_CONF = `# Written by tracelab (portal/hosts/local.ts); regenerated on every start.
+set -g status off
+set -sg escape-time 0
+set -g history-limit 50000
+setw -g aggressive-resize on
+set -g default-terminal "xterm-256color"
+# Let scrolled-off lines reach the browser terminal's own scrollback (mouse wheel).
+set -ga terminal-overrides ',xterm*:smcup@:rmcup@'
+set -g set-titles off
+`;
+
+export class LocalHost implements LabHost {
+  readonly kind = 'local';
+  readonly track: Track = 'linux';
+  readonly workspace: string;
+  private readonly sock: string;
+  private readonly conf: string;
+  private readonly rcfile: string;
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly opts: LocalHostOptions) {
+    if (!USER_RE.test(opts.user)) throw new LabHostError('HOST_INTERNAL', `bad user id '${opts.user}'`);
+    this.workspace = path.join(opts.dataDir, 'workspaces', opts.user);
+    this.sock = path.join(opts.dataDir, 'tmux.sock');
+    this.conf = path.join(opts.dataDir, 'tmux.conf');
+    this.rcfile = path.join(opts.dataDir, 'shellrc.bash');
+  }
+
+  get session(): string {
+    return `tl-${this.opts.user}`;
+  }
+
+  /** The tmux command line for this data dir (tests use it to clean up). */
+  tmuxArgs(...args: string[]): string[] {
+    return ['-S', this.sock, '-f', this.conf, ...args];
+  }
+
+  async start(): Promise<void> {
+    const which = spawnSync('tmux', ['-V'], { encoding: 'utf8' });
+    if (which.error || which.status !== 0) {
+      throw new LabHostError('HOST_MISSING_TOOL', 'tmux is not installed on the lab host; install it with: apt-get install tmux');
+    }
+    fs.mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(this.conf, TMUX_CONF);
+    fs.writeFileSync(this.rcfile, shellRc());
+    this.syncWorkspace();
+    this.started = true;
+    this.stopped = false;
+  }
+
+  /** Copy labs that are not in the workspace yet; never touch ones that are (the student's edits). */
+  private syncWorkspace(): void {
+    const src = this.opts.labsDir;
+    if (!fs.existsSync(src)) throw new LabHostError('HOST_START_FAILED', `labs directory ${src} does not exist`);
+    fs.mkdirSync(this.workspace, { recursive: true });
+    for (const e of fs.readdirSync(src, { withFileTypes: true })) {
+      if (e.name === 'node_modules') continue;
+      const to = path.join(this.workspace, e.name);
+      if (fs.existsSync(to)) continue;
+      fs.cpSync(path.join(src, e.name), to, { recursive: true, filter: (s) => path.basename(s) !== 'node_modules' });
+    }
+    const mods = path.join(src, 'node_modules');
+    const link = path.join(this.workspace, 'node_modules');
+    if (fs.existsSync(mods) && !fs.existsSync(link)) fs.symlinkSync(mods, link, 'dir');
+  }
+
+  async poll(): Promise<number | null> {
+    return this.started && !this.stopped ? null : 0;
+  }
+
+  /** Kill this user's tmux session (the shell); idempotent. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (fs.existsSync(this.sock)) spawnSync('tmux', this.tmuxArgs('kill-session', '-t', this.session), { stdio: 'ignore' });
+  }
+
+  getState(): Record<string, unknown> {
+    return { workspace: this.workspace, session: this.session };
+  }
+
+  loadState(_state: Record<string, unknown>): void {
+    // Everything the local host needs is derived from its options; tmux keeps the shell.
+  }
+
+  async *progress(): AsyncIterable<Progress> {
+    yield { percent: 100, message: 'local host ready' };
+  }
+
+  async openShell(size: { cols: number; rows: number }): Promise<ShellStream> {
+    if (!this.started) throw new LabHostError('HOST_NOT_STARTED', 'openShell() before start()');
+    const bin = path.join(INSTALL_ROOT, 'bin');
+    const env = childEnv({ TERM: 'xterm-256color', LANG: process.env.LANG || 'C.UTF-8' });
+    const shellEnv = [`PATH=${bin}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`, `TRACELAB_WORKSPACE=${this.workspace}`];
+    const args = this.tmuxArgs(
+      'new-session', '-A', '-s', this.session, '-c', this.workspace,
+      ...shellEnv.flatMap((e) => ['-e', e]),
+      'bash', '--rcfile', this.rcfile, '-i',
+    );
+    let p: pty.IPty;
+    try {
+      p = pty.spawn('tmux', args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, cwd: this.workspace, env, encoding: null } as pty.IPtyForkOptions);
+    } catch (e) {
+      throw new LabHostError('HOST_START_FAILED', `could not start tmux: ${(e as Error).message}`);
+    }
+    return {
+      pid: p.pid,
+      onData: (cb) => p.onData(cb as (d: any) => void),
+      onExit: (cb) => p.onExit(cb),
+      write: (d) => p.write(d),
+      resize: (c, r) => {
+        try {
+          p.resize(c, r);
+        } catch {
+          // The PTY may already be gone (the tmux client exited); the exit event says so.
+        }
+      },
+      pause: () => p.pause(),
+      resume: () => p.resume(),
+      kill: () => {
+        try {
+          p.kill();
+        } catch {
+          // already gone
+        }
+      },
+    };
+  }
+
+  exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    if (!argv.length) return Promise.reject(new LabHostError('HOST_INTERNAL', 'exec() with an empty argv'));
+    const [cmd, ...args] = argv[0] === 'tracelab' ? [process.execPath, path.join(INSTALL_ROOT, 'bin', 'tracelab'), ...argv.slice(1)] : argv;
+    const max = opts.maxOutputBytes ?? 1024 * 1024;
+    return new Promise((resolve) => {
+      const env = childEnv({ PATH: `${path.join(INSTALL_ROOT, 'bin')}:${process.env.PATH || '/usr/bin:/bin'}`, TRACELAB_WORKSPACE: this.workspace, ...(opts.env || {}) });
+      // detached: the command leads its own process group, so a timeout kills everything it started.
+      const child = spawn(cmd, args, { cwd: opts.cwd ?? this.workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], n: { stdout: 0, stderr: 0 }, cut: { stdout: false, stderr: false } };
+      for (const which of ['stdout', 'stderr'] as const) {
+        child[which].on('data', (b: Buffer) => {
+          if (out.n[which] + b.length > max) {
+            out.cut[which] = true;
+            b = b.subarray(0, Math.max(0, max - out.n[which]));
+          }
+          out.n[which] += b.length;
+          if (b.length) out[which].push(b);
+        });
+      }
+      let timedOut = false;
+      const killGroup = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // group already gone
+        }
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup();
+      }, opts.timeoutMs);
+      const text = (which: 'stdout' | 'stderr') => Buffer.concat(out[which]).toString('utf8') + (out.cut[which] ? `\n[tracelab: ${which} cut at ${max} bytes]\n` : '');
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ code: 127, signal: null, stdout: '', stderr: `${argv[0]}: ${e.message}\n` });
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        // Whatever the command left running in its group goes with it.
+        killGroup();
+        resolve({ code, signal, stdout: text('stdout'), stderr: text('stderr'), timedOut });
+      });
+    });
+  }
+}
+
+/** The shell's rc file: the user's own bashrc, then a clear prompt. */
+function shellRc(): string {
+  return `# Written by tracelab (portal/hosts/local.ts).
+[ -f ~/.bashrc ] && . ~/.bashrc
+# tmux -e sets these for the session; re-export so ~/.bashrc cannot drop them.
+export TRACELAB_WORKSPACE PATH
+PS1='\\[\\e[1;36m\\]tracelab\\[\\e[0m\\] \\[\\e[1;34m\\]\\W\\[\\e[0m\\]\\$ '
+`;
+}

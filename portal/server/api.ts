@@ -1,0 +1,137 @@
+/**
+ * The JSON API under /api (all behind the session cookie; see app.ts).
+ */
+import express, { Request, Response, NextFunction } from 'express';
+import * as fs from 'fs';
+import * as path from 'path';
+import { getLab, listLabs, LabManifest } from '../../src/labs';
+import type { Config } from '../../src/config';
+import type { Store } from '../store';
+import type { Hosts } from './hosts';
+import { PortalError } from './errors';
+import { renderMarkdown, ARTIFACT_RE } from './markdown';
+import { runCheck, tail } from './check';
+
+const ANSWER_MAX = 200;
+const ARTIFACT_MAX_BYTES = 20 * 1024 * 1024;
+const ARTIFACT_TYPES: Record<string, string> = {
+  svg: 'image/svg+xml',
+  txt: 'text/plain; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+};
+
+type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
+const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
+  Promise.resolve()
+    .then(() => h(req, res))
+    .catch(next);
+};
+const userOf = (res: Response): string => res.locals.user as string;
+
+export function apiRouter(config: Config, store: Store, hosts: Hosts): express.Router {
+  const r = express.Router();
+  const lab = (id: string): LabManifest => getLab(id, config.labsDir);
+  const running = new Set<string>();
+
+  r.get('/labs', wrap((_req, res) => {
+    res.json({
+      track: hosts.track(userOf(res)),
+      labs: listLabs(config.labsDir).map((l) => ({ id: l.id, title: l.title, summary: l.summary, tracks: l.tracks, needs: l.needs, steps: l.steps.length })),
+    });
+  }));
+
+  r.get('/labs/:lab', wrap((req, res) => {
+    const l = lab(req.params.lab);
+    const track = hosts.track(userOf(res));
+    const steps = l.steps.map((s) => {
+      const file = path.join(l.dir, s.text);
+      let html: string;
+      try {
+        html = renderMarkdown(fs.readFileSync(file, 'utf8'), track);
+      } catch (e) {
+        html = `<p class="md-error">This step's text (${s.text}) could not be read: ${(e as Error).message.replace(/[<>&]/g, '')}</p>`;
+      }
+      return { id: s.id, title: s.title, check: !!s.check, question: s.question ?? null, html };
+    });
+    res.json({ id: l.id, title: l.title, summary: l.summary, tracks: l.tracks, needs: l.needs, track, steps });
+  }));
+
+  r.get('/labs/:lab/check', wrap((req, res) => {
+    const l = lab(req.params.lab);
+    const c = store.lastCheck(userOf(res), l.id);
+    res.json(c ? { ok: !c.error, lab: l.id, exitCode: c.exitCode, checkedAt: c.createdAt, result: c.result ?? undefined, error: c.error ?? undefined } : null);
+  }));
+
+  r.post('/labs/:lab/check', wrap(async (req, res) => {
+    const l = lab(req.params.lab);
+    const user = userOf(res);
+    const key = `${user}\0${l.id}`;
+    if (running.has(key)) throw new PortalError('CHECK_BUSY', 'a check of this lab is already running; wait for its result');
+    running.add(key);
+    try {
+      const host = await hosts.get(user);
+      res.json(await runCheck(host, store, user, l.id));
+    } finally {
+      running.delete(key);
+    }
+  }));
+
+  r.post('/labs/:lab/answers/:step', wrap(async (req, res) => {
+    const l = lab(req.params.lab);
+    const step = l.steps.find((s) => s.id === req.params.step);
+    if (!step || !step.question) throw new PortalError('STEP_UNKNOWN', `lab ${l.id} has no question step '${String(req.params.step).slice(0, 40)}'`);
+    const value = req.body && req.body.value;
+    if (typeof value !== 'string' || !value.trim() || value.length > ANSWER_MAX || /[\u0000-\u001f\u007f]/.test(value)) {
+      throw new PortalError('ANSWER_INVALID', `an answer is one line of 1..${ANSWER_MAX} characters`);
+    }
+    const user = userOf(res);
+    const host = await hosts.get(user);
+    const x = await host.exec(['tracelab', 'answer', l.id, step.id, value.trim(), '--dir', `${host.workspace}/${l.id}`], { timeoutMs: 30_000, maxOutputBytes: 64 * 1024 });
+    const output = tail(`${x.stdout}\n${x.stderr}`, 20);
+    store.addAnswer({ user, lab: l.id, step: step.id, value: value.trim(), exitCode: x.code, output });
+    res.json({ ok: x.code === 0, exitCode: x.code, output });
+  }));
+
+  r.get('/labs/:lab/artifacts/:name', wrap(async (req, res) => {
+    const l = lab(req.params.lab);
+    const name = req.params.name;
+    if (!ARTIFACT_RE.test(name)) throw new PortalError('ARTIFACT_BAD_NAME', `artifact names are letters, digits, . _ - ending in .svg .txt .json or .html`);
+    const host = await hosts.get(userOf(res));
+    const rel = `${l.id}/out/${name}`;
+    const body = await readArtifact(host.kind, host.workspace, rel, (argv) => host.exec(argv, { timeoutMs: 15_000, maxOutputBytes: ARTIFACT_MAX_BYTES }));
+    if (body === null) throw new PortalError('ARTIFACT_MISSING', `${rel} is not there yet: run the step that makes it, then press the button again`);
+    res.set({
+      'Content-Type': ARTIFACT_TYPES[name.split('.').pop()!],
+      // The artifact is made by the student's tools: sandbox it (scripts allowed for
+      // interactive flame graphs, but no same-origin access to the portal or its cookie).
+      'Content-Security-Policy': 'sandbox allow-scripts',
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-store',
+    });
+    res.send(body);
+  }));
+
+  r.use((_req, _res, next) => next(new PortalError('NOT_FOUND', 'no such API route')));
+  return r;
+}
+
+/** An artifact's bytes, or null when it does not exist. Symlinks may not lead out of the workspace. */
+async function readArtifact(kind: string, workspace: string, rel: string, exec: (argv: string[]) => Promise<{ code: number | null; stdout: string }>): Promise<Buffer | null> {
+  const file = path.join(workspace, rel);
+  if (kind !== 'local') {
+    const r = await exec(['cat', '--', file]);
+    return r.code === 0 ? Buffer.from(r.stdout, 'utf8') : null;
+  }
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    return null;
+  }
+  const root = fs.realpathSync(workspace);
+  if (!real.startsWith(root + path.sep)) return null;
+  const st = fs.statSync(real);
+  if (!st.isFile() || st.size > ARTIFACT_MAX_BYTES) return null;
+  return fs.readFileSync(real);
+}

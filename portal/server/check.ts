@@ -1,0 +1,63 @@
+/**
+ * Grading in the portal: run `tracelab check` on the user's host, parse its
+ * CheckResult, store it (with evidence) and hand it to the page.
+ *
+ * `tracelab check` exits 0 = passed, 1 = failed, 3 = the environment cannot run the
+ * check (its stderr says why and how to fix it). Anything else, or output that is
+ * not a CheckResult, is reported as CHECK_OUTPUT with what it printed.
+ */
+import type { LabHost } from '../hosts/types';
+import type { CheckResult } from '../../src/check/types';
+import type { Store } from '../store';
+
+export const CHECK_TIMEOUT_MS = 180_000;
+
+export interface CheckResponse {
+  ok: boolean;
+  lab: string;
+  exitCode: number | null;
+  checkedAt: number;
+  result?: CheckResult;
+  error?: { code: string; message: string };
+}
+
+/** The last lines of a command's output, for an error message a person can read. */
+export function tail(s: string, lines = 12, chars = 2000): string {
+  const t = s.trim().split('\n').slice(-lines).join('\n');
+  return t.length > chars ? '…' + t.slice(-chars) : t;
+}
+
+/** Find the CheckResult JSON in stdout: the whole output, or its last line that parses as one. */
+export function parseCheckOutput(stdout: string): CheckResult | null {
+  const candidates = [stdout.trim(), ...stdout.trim().split('\n').reverse()];
+  for (const c of candidates) {
+    if (!c.startsWith('{')) continue;
+    try {
+      const v = JSON.parse(c);
+      if (v && typeof v === 'object' && typeof v.passed === 'boolean' && Array.isArray(v.steps)) return v as CheckResult;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+export async function runCheck(host: LabHost, store: Store, user: string, lab: string): Promise<CheckResponse> {
+  const dir = `${host.workspace}/${lab}`;
+  const r = await host.exec(['tracelab', 'check', lab, '--json', '--dir', dir], { timeoutMs: CHECK_TIMEOUT_MS, maxOutputBytes: 2 * 1024 * 1024 });
+  const base = { lab, exitCode: r.code, checkedAt: Date.now() };
+  let resp: CheckResponse;
+  const result = r.code === 0 || r.code === 1 ? parseCheckOutput(r.stdout) : null;
+  if (r.timedOut) {
+    resp = { ...base, ok: false, error: { code: 'CHECK_TIMEOUT', message: `the check did not finish within ${CHECK_TIMEOUT_MS / 1000} s and was stopped` } };
+  } else if (result) {
+    resp = { ...base, ok: true, result };
+  } else if (r.code === 3) {
+    resp = { ...base, ok: false, error: { code: 'CHECK_ENVIRONMENT', message: tail(r.stderr) || 'this machine cannot run the check (no message given)' } };
+  } else {
+    const said = tail(r.stderr) || tail(r.stdout) || '(no output)';
+    resp = { ...base, ok: false, error: { code: 'CHECK_OUTPUT', message: `tracelab check exited with ${r.code ?? r.signal} without a result:\n${said}` } };
+  }
+  store.addCheck({ user, lab, passed: !!resp.result?.passed, exitCode: r.code, result: resp.result, error: resp.error ?? null });
+  return resp;
+}

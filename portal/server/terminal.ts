@@ -1,0 +1,251 @@
+/**
+ * The WebSocket terminal gateway: browser ⇄ PTY attached to the user's tmux session.
+ *
+ * Refusals happen at the upgrade, before any process exists, and say which rule
+ * refused: no/unknown session cookie → 401, foreign Origin → 403.
+ *
+ * Flow, server side:
+ *  - PTY output is coalesced for up to BATCH_MS or BATCH_BYTES per frame: a burst
+ *    (`seq 1 3000000`) becomes a few hundred 64 KB frames instead of a hundred
+ *    thousand tiny ones, which is what keeps the browser responsive.
+ *  - The PTY is paused while the client says it is behind (PAUSE/RESUME from the
+ *    xterm.js write callbacks) or while the socket's own send buffer is above
+ *    WS_HIGH. A paused PTY makes tmux throttle the pane, not the keyboard:
+ *    Ctrl-C still goes straight in.
+ *  - Input is queued and written to the PTY INPUT_SLICE bytes per event-loop turn,
+ *    so a huge paste never blocks other users.
+ */
+import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
+import { WebSocketServer, WebSocket, RawData } from 'ws';
+import { MSG, PROTO_ERR, checkInputFrame, clampSize, decodeControl, encodeControl, ControlMessage, MAX_INPUT_FRAME } from '../shared/protocol';
+import { Auth, originAllowed } from './auth';
+import type { Hosts } from './hosts';
+import type { ShellStream } from '../hosts/types';
+
+export const TERMINAL_PATH = '/api/terminal';
+const BATCH_MS = 5;
+const BATCH_BYTES = 64 * 1024;
+/** Socket send-buffer bounds: above HIGH the PTY pauses until the buffer drains below LOW. */
+const WS_HIGH = 1024 * 1024;
+const WS_LOW = 128 * 1024;
+const INPUT_SLICE = 4096;
+/** A paste bigger than this (queued, not yet in the PTY) is refused, not buffered forever. */
+const MAX_PENDING_INPUT = 4 * 1024 * 1024;
+const HEARTBEAT_MS = 30_000;
+
+export interface TerminalGateway {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  closeAll(): void;
+  /** Open connections (tests and shutdown). */
+  readonly size: number;
+}
+
+function refuse(socket: Duplex, status: number, text: string, why: string): void {
+  const body = `${why}\n`;
+  socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Tracelab-Refused: ${why.replace(/[^\x20-\x7e]/g, '?')}\r\n\r\n${body}`);
+  socket.destroy();
+}
+
+export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: string) => void): TerminalGateway {
+  // maxPayload leaves room above MAX_INPUT_FRAME so an oversized frame gets our clear error, not a bare 1009 close.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_FRAME * 4 });
+  const live = new Set<WebSocket>();
+
+  const heartbeat = setInterval(() => {
+    for (const ws of live) {
+      if ((ws as any).tlAlive === false) {
+        ws.terminate();
+        continue;
+      }
+      (ws as any).tlAlive = false;
+      ws.ping();
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url || '/', 'http://x');
+    if (url.pathname !== TERMINAL_PATH) return refuse(socket, 404, 'Not Found', `no WebSocket at ${url.pathname}`);
+    const user = auth.userOf(req);
+    if (!user) return refuse(socket, 401, 'Unauthorized', 'AUTH_REQUIRED: log in with the URL printed by `tracelab serve`');
+    const origin = originAllowed(req);
+    if (!origin.ok) return refuse(socket, 403, 'Forbidden', `ORIGIN_REJECTED: ${origin.why}`);
+    const size = clampSize(Number(url.searchParams.get('cols')), Number(url.searchParams.get('rows')));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      live.add(ws);
+      ws.on('close', () => live.delete(ws));
+      attach(ws, user, size).catch((e) => {
+        log(`terminal: ${user}: ${e && e.stack ? e.stack : e}`);
+        sendControl(ws, { t: MSG.ERROR, code: e.code || 'INTERNAL', message: e.message || String(e) });
+        ws.close(1011, 'shell unavailable');
+      });
+    });
+  }
+
+  async function attach(ws: WebSocket, user: string, size: { cols: number; rows: number }): Promise<void> {
+    (ws as any).tlAlive = true;
+    ws.on('pong', () => ((ws as any).tlAlive = true));
+    sendControl(ws, { t: MSG.STATUS, state: 'starting' });
+    const host = await hosts.get(user);
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const shell = await host.openShell(size);
+    if (ws.readyState !== WebSocket.OPEN) {
+      shell.kill();
+      return;
+    }
+    sendControl(ws, { t: MSG.STATUS, state: 'attached', track: host.track });
+    new Session(ws, shell);
+  }
+
+  return {
+    handleUpgrade,
+    closeAll() {
+      clearInterval(heartbeat);
+      for (const ws of live) ws.close(1001, 'portal shutting down');
+      wss.close();
+    },
+    get size() {
+      return live.size;
+    },
+  };
+}
+
+function sendControl(ws: WebSocket, msg: ControlMessage): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(encodeControl(msg));
+}
+
+/** One browser connection attached to one PTY. */
+class Session {
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private clientPaused = false;
+  private socketPaused = false;
+  private ptyPaused = false;
+  private input: Buffer[] = [];
+  private inputBytes = 0;
+  private pumping = false;
+  private closed = false;
+  private disposables: { dispose(): void }[] = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly shell: ShellStream,
+  ) {
+    this.disposables.push(shell.onData((d) => this.onOutput(typeof d === 'string' ? Buffer.from(d, 'utf8') : d)));
+    this.disposables.push(
+      shell.onExit((e) => {
+        this.flush();
+        sendControl(ws, { t: MSG.EXIT, code: e.exitCode });
+        ws.close(1000, 'shell exited');
+        this.dispose();
+      }),
+    );
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('close', () => this.dispose());
+    ws.on('error', () => this.dispose());
+  }
+
+  private onOutput(b: Buffer): void {
+    this.out.push(b);
+    this.outBytes += b.length;
+    if (this.outBytes >= BATCH_BYTES) this.flush();
+    else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), BATCH_MS);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.outBytes || this.ws.readyState !== WebSocket.OPEN) return;
+    const frame = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out, this.outBytes);
+    this.out = [];
+    this.outBytes = 0;
+    this.ws.send(frame, { binary: true }, () => {
+      if (this.socketPaused && this.ws.bufferedAmount < WS_LOW) {
+        this.socketPaused = false;
+        this.applyPause();
+      }
+    });
+    if (!this.socketPaused && this.ws.bufferedAmount > WS_HIGH) {
+      this.socketPaused = true;
+      this.applyPause();
+    }
+  }
+
+  private applyPause(): void {
+    const want = this.clientPaused || this.socketPaused;
+    if (want === this.ptyPaused || this.closed) return;
+    this.ptyPaused = want;
+    if (want) this.shell.pause();
+    else this.shell.resume();
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+    if (isBinary) {
+      const ok = checkInputFrame(buf.length);
+      if (!ok.ok) return sendControl(this.ws, { t: MSG.ERROR, code: ok.code, message: ok.message });
+      if (this.inputBytes + buf.length > MAX_PENDING_INPUT) {
+        return sendControl(this.ws, { t: MSG.ERROR, code: PROTO_ERR.TOO_LARGE, message: `paste too large: more than ${MAX_PENDING_INPUT} bytes waiting for the shell; the rest was dropped` });
+      }
+      this.input.push(buf);
+      this.inputBytes += buf.length;
+      this.pump();
+      return;
+    }
+    const m = decodeControl(buf.toString('utf8'));
+    if (!m.ok) return sendControl(this.ws, { t: MSG.ERROR, code: m.code, message: m.message });
+    switch (m.msg.t) {
+      case MSG.RESIZE:
+        this.shell.resize(m.msg.cols, m.msg.rows);
+        break;
+      case MSG.PAUSE:
+        this.clientPaused = true;
+        this.applyPause();
+        break;
+      case MSG.RESUME:
+        this.clientPaused = false;
+        this.applyPause();
+        break;
+      case MSG.PING:
+        sendControl(this.ws, { t: MSG.PONG, n: m.msg.n });
+        break;
+      default:
+        // pong / server-only tags from a client: ignore.
+        break;
+    }
+  }
+
+  /** Feed queued input to the PTY a slice per event-loop turn. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    const step = () => {
+      if (this.closed || !this.input.length) {
+        this.pumping = false;
+        return;
+      }
+      let head = this.input[0];
+      if (head.length > INPUT_SLICE) {
+        this.input[0] = head.subarray(INPUT_SLICE);
+        head = head.subarray(0, INPUT_SLICE);
+      } else this.input.shift();
+      this.inputBytes -= head.length;
+      this.shell.write(head);
+      setImmediate(step);
+    };
+    step();
+  }
+
+  private dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const d of this.disposables) d.dispose();
+    this.disposables = [];
+    this.input = [];
+    // Detach this client only: the tmux session (the student's shell) lives on.
+    this.shell.kill();
+  }
+}

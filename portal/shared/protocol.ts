@@ -1,0 +1,151 @@
+/**
+ * The terminal protocol, shared by the server (portal/server/terminal.ts) and the
+ * browser (portal/client/terminal.ts). Modelled on ttyd's: message tags live here
+ * and nowhere else.
+ *
+ * Over one WebSocket:
+ *  - BINARY frames carry raw PTY bytes, both ways (keystrokes up, output down).
+ *    No prefix: the hot path stays a plain byte copy.
+ *  - TEXT frames carry small control messages: JSON objects with a `t` tag.
+ *
+ * Decoding never throws: it returns `{ok: false, code, message}` so the server can
+ * answer a malformed frame with an `error` message instead of crashing.
+ */
+
+/** Control message tags (the `t` field). */
+export const MSG = {
+  /** client → server: the terminal's size changed. */
+  RESIZE: 'resize',
+  /** client → server: stop reading the PTY (xterm.js is behind). */
+  PAUSE: 'pause',
+  /** client → server: start reading again. */
+  RESUME: 'resume',
+  /** either way: keep-alive; the other side answers PONG. */
+  PING: 'ping',
+  PONG: 'pong',
+  /** server → client: something went wrong (code is stable, message is for humans). */
+  ERROR: 'error',
+  /** server → client: the shell (tmux client) ended. */
+  EXIT: 'exit',
+  /** server → client: attach state, e.g. "attached" once the shell is up. */
+  STATUS: 'status',
+} as const;
+
+export type ControlMessage =
+  | { t: typeof MSG.RESIZE; cols: number; rows: number }
+  | { t: typeof MSG.PAUSE }
+  | { t: typeof MSG.RESUME }
+  | { t: typeof MSG.PING; n?: number }
+  | { t: typeof MSG.PONG; n?: number }
+  | { t: typeof MSG.ERROR; code: string; message: string }
+  | { t: typeof MSG.EXIT; code: number | null }
+  | { t: typeof MSG.STATUS; state: 'attached' | 'starting'; track?: string };
+
+/** Stable error codes carried in ERROR messages and decode failures. */
+export const PROTO_ERR = {
+  NOT_JSON: 'PROTO_NOT_JSON',
+  BAD_MESSAGE: 'PROTO_BAD_MESSAGE',
+  UNKNOWN_TAG: 'PROTO_UNKNOWN_TAG',
+  TOO_LARGE: 'PROTO_TOO_LARGE',
+} as const;
+
+/** A control message is tiny; anything bigger is a bug or an attack. */
+export const MAX_CONTROL_BYTES = 1024;
+/**
+ * One input frame. The client splits a paste into frames of INPUT_CHUNK bytes, so a
+ * frame above MAX_INPUT_FRAME is malformed rather than a big paste.
+ */
+export const INPUT_CHUNK = 16 * 1024;
+export const MAX_INPUT_FRAME = 64 * 1024;
+
+/** Terminal size bounds: anything outside is clamped (tmux and xterm misbehave past these). */
+export const SIZE = { minCols: 2, maxCols: 500, minRows: 1, maxRows: 200, defaultCols: 80, defaultRows: 24 } as const;
+
+export type Decoded<T> = { ok: true; msg: T } | { ok: false; code: string; message: string };
+
+export function clampSize(cols: unknown, rows: unknown): { cols: number; rows: number } {
+  const c = typeof cols === 'number' && Number.isFinite(cols) ? Math.floor(cols) : SIZE.defaultCols;
+  const r = typeof rows === 'number' && Number.isFinite(rows) ? Math.floor(rows) : SIZE.defaultRows;
+  return {
+    cols: Math.min(SIZE.maxCols, Math.max(SIZE.minCols, c)),
+    rows: Math.min(SIZE.maxRows, Math.max(SIZE.minRows, r)),
+  };
+}
+
+export function encodeControl(msg: ControlMessage): string {
+  return JSON.stringify(msg);
+}
+
+function bad(code: string, message: string): Decoded<never> {
+  return { ok: false, code, message };
+}
+
+/** Decode a text frame into a control message. Never throws. */
+export function decodeControl(text: unknown): Decoded<ControlMessage> {
+  if (typeof text !== 'string') return bad(PROTO_ERR.BAD_MESSAGE, 'control message must be text');
+  if (text.length > MAX_CONTROL_BYTES) {
+    return bad(PROTO_ERR.TOO_LARGE, `control message is ${text.length} bytes (limit ${MAX_CONTROL_BYTES})`);
+  }
+  let v: any;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return bad(PROTO_ERR.NOT_JSON, 'control message is not JSON');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || typeof v.t !== 'string') {
+    return bad(PROTO_ERR.BAD_MESSAGE, 'control message must be an object with a string "t"');
+  }
+  switch (v.t) {
+    case MSG.RESIZE:
+      if (typeof v.cols !== 'number' || typeof v.rows !== 'number' || !Number.isFinite(v.cols) || !Number.isFinite(v.rows)) {
+        return bad(PROTO_ERR.BAD_MESSAGE, 'resize needs numeric cols and rows');
+      }
+      return { ok: true, msg: { t: MSG.RESIZE, ...clampSize(v.cols, v.rows) } };
+    case MSG.PAUSE:
+    case MSG.RESUME:
+      return { ok: true, msg: { t: v.t } };
+    case MSG.PING:
+    case MSG.PONG:
+      return { ok: true, msg: { t: v.t, n: typeof v.n === 'number' ? v.n : undefined } };
+    case MSG.ERROR:
+      if (typeof v.code !== 'string' || typeof v.message !== 'string') return bad(PROTO_ERR.BAD_MESSAGE, 'error needs code and message');
+      return { ok: true, msg: { t: MSG.ERROR, code: v.code, message: v.message } };
+    case MSG.EXIT:
+      return { ok: true, msg: { t: MSG.EXIT, code: typeof v.code === 'number' ? v.code : null } };
+    case MSG.STATUS:
+      if (v.state !== 'attached' && v.state !== 'starting') return bad(PROTO_ERR.BAD_MESSAGE, 'status.state must be attached|starting');
+      return { ok: true, msg: { t: MSG.STATUS, state: v.state, track: typeof v.track === 'string' ? v.track : undefined } };
+    default:
+      return bad(PROTO_ERR.UNKNOWN_TAG, `unknown control message "${String(v.t).slice(0, 20)}"`);
+  }
+}
+
+/** Check an input (binary) frame from the client. Never throws. */
+export function checkInputFrame(size: number): Decoded<null> {
+  if (size > MAX_INPUT_FRAME) return bad(PROTO_ERR.TOO_LARGE, `input frame is ${size} bytes (limit ${MAX_INPUT_FRAME})`);
+  return { ok: true, msg: null };
+}
+
+/**
+ * Split text into chunks of at most `max` UTF-8 bytes without cutting a character
+ * (so every frame is valid UTF-8 on its own).
+ */
+export function chunkText(text: string, max: number = INPUT_CHUNK): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    let n = code < 0x80 ? 1 : code < 0x800 ? 2 : code >= 0xd800 && code <= 0xdbff ? 4 : 3;
+    if (n === 4) i++; // the low surrogate belongs to this character
+    if (bytes + n > max && i > start) {
+      const cut = n === 4 ? i - 1 : i;
+      out.push(text.slice(start, cut));
+      start = cut;
+      bytes = 0;
+    }
+    bytes += n;
+  }
+  if (start < text.length) out.push(text.slice(start));
+  return out;
+}
