@@ -1,0 +1,95 @@
+/**
+ * What a checker needs to run a lab app the way a student does: the lab's npm
+ * dependencies (installed once in <tracelab>/labs/node_modules, found through
+ * NODE_PATH so a workspace copy needs no node_modules of its own) and the path of
+ * the USDT addon that carries every app probe on Linux (bpftrace attaches to it).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { INSTALL_ROOT } from '../labs';
+import { CheckEnvironmentError } from './types';
+import { runBounded } from './proc';
+
+export const LABS_NODE_MODULES = path.join(INSTALL_ROOT, 'labs', 'node_modules');
+
+/** The environment a lab app runs in: NODE_PATH points at the labs' dependencies. */
+export function appEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const np = [LABS_NODE_MODULES, process.env.NODE_PATH].filter(Boolean).join(path.delimiter);
+  return { ...process.env, NODE_PATH: np, ...extra };
+}
+
+/** The dtrace-provider addon (tracelab_usdt.node) lab apps load; bpftrace scripts take it as $1. */
+export function usdtAddon(): string {
+  const candidates = [
+    path.join(LABS_NODE_MODULES, 'dtrace-provider', 'build', 'Release', 'tracelab_usdt.node'),
+    path.join(INSTALL_ROOT, 'packages', 'usdt-provider', 'build', 'Release', 'tracelab_usdt.node'),
+  ];
+  for (const c of candidates) if (fs.existsSync(c)) return fs.realpathSync(c);
+  throw new CheckEnvironmentError(
+    'the USDT addon (dtrace-provider) is not built, so app probes cannot fire',
+    'run ./setup.sh deps in the tracelab directory (it builds packages/usdt-provider and installs labs/node_modules)',
+  );
+}
+
+/** Make sure the lab's npm dependencies are installed. */
+export function requireLabModules(names: string[]): void {
+  const missing = names.filter((n) => !fs.existsSync(path.join(LABS_NODE_MODULES, n, 'package.json')));
+  if (missing.length) {
+    throw new CheckEnvironmentError(
+      `the lab's npm packages are not installed: ${missing.join(', ')}`,
+      'run ./setup.sh deps in the tracelab directory (npm install in labs/)',
+    );
+  }
+}
+
+/**
+ * Does this JS file parse? Returns null when it does, else the first lines of
+ * node's syntax error (what a student needs to see).
+ */
+export async function syntaxError(file: string): Promise<string | null> {
+  if (!fs.existsSync(file)) return `${path.basename(file)} is missing`;
+  const r = await runBounded(process.execPath, ['--check', file], { timeoutMs: 10000, maxOutputBytes: 16 * 1024 });
+  if (r.code === 0) return null;
+  const lines = r.stderr.trim().split('\n').filter((l) => l.trim() && !/^\s+at |^Node\.js v/.test(l));
+  return lines.slice(0, 5).join('\n') || `node --check exited with ${r.code ?? r.signal}`;
+}
+
+/** Milliseconds left before the check's deadline, minus a margin for clean-up. */
+export function remaining(deadline: number, marginMs = 3000): number {
+  return Math.max(1000, deadline - Date.now() - marginMs);
+}
+
+/** Checkers here trace with bpftrace; the illumos track's checks run inside the illumos box. */
+export function requireLinuxTrack(track: string): void {
+  if (track !== 'linux' || process.platform !== 'linux') {
+    throw new CheckEnvironmentError(
+      `the ${track} track cannot be checked on this ${process.platform} host: its checks run dtrace inside the illumos lab box`,
+      track === 'illumos' ? 'run tracelab check inside the illumos box (vagrant ssh), or use --track linux here' : 'use --track linux on a Linux host',
+    );
+  }
+}
+
+/** size and md5 of a file, or null when it does not exist. */
+export function fileDigest(file: string): { size: number; md5: string } | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const data = fs.readFileSync(file);
+    return { size: data.length, md5: require('crypto').createHash('md5').update(data).digest('hex') };
+  } catch {
+    return null;
+  }
+}
+
+/** The exit of a spawned process, or null if it is still running after `ms` (the timer never outlives the wait). */
+export function exitedWithin(
+  p: { exited: Promise<{ code: number | null; signal: string | null }> },
+  ms: number,
+): Promise<{ code: number | null; signal: string | null } | null> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(null), ms);
+    p.exited.then((r) => {
+      clearTimeout(t);
+      resolve(r);
+    });
+  });
+}
