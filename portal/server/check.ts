@@ -21,10 +21,14 @@ export interface CheckResponse {
   error?: { code: string; message: string };
 }
 
-/** The last lines of a command's output, for an error message a person can read. */
-export function tail(s: string, lines = 12, chars = 2000): string {
-  const t = s.trim().split('\n').slice(-lines).join('\n');
-  return t.length > chars ? '…' + t.slice(-chars) : t;
+/**
+ * A command's output cut to something a person reads: all of it when short, else
+ * the first lines (usually the error) and the last (usually the summary).
+ */
+export function tail(s: string, lines = 24, chars = 3000): string {
+  const all = s.trim().split('\n');
+  const t = all.length <= lines ? all.join('\n') : [...all.slice(0, 6), '…', ...all.slice(-(lines - 7))].join('\n');
+  return t.length > chars ? t.slice(0, chars) + '…' : t;
 }
 
 /** Find the CheckResult JSON in stdout: the whole output, or its last line that parses as one. */
