@@ -17,8 +17,8 @@ done
 
 if [ "$stale" = 1 ]; then
   # npm's bundled node-gyp; build.js passes --nodedir so no headers are downloaded.
-  NPM_DIR=$(dirname "$(readlink -f "$(command -v npm)")")/..
-  export npm_config_node_gyp=${npm_config_node_gyp:-$NPM_DIR/node_modules/node-gyp/bin/node-gyp.js}
+  NPM_GYP=$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js
+  if [ -z "${npm_config_node_gyp:-}" ] && [ -f "$NPM_GYP" ]; then export npm_config_node_gyp=$NPM_GYP; fi
   (cd "$PKG" && node scripts/build.js)
 fi
 if [ ! -f "$ADDON" ]; then
