@@ -75,32 +75,28 @@ const haveRestify = fs.existsSync(path.join(LABS_DIR, 'node_modules', 'restify')
 test("restify: createServer({dtrace: true}) fires route and handler probes through require('dtrace-provider')", {
   skip: skip ?? (haveRestify ? false : 'restify not installed in labs/ (run scripts/setup.d/20-usdt.sh)'),
 }, async () => {
-  // The app must live under labs/ so require() finds labs/node_modules (restify and us).
-  const dir = fs.mkdtempSync(path.join(LABS_DIR, '.usdt-test-'));
-  try {
-    const app = new Proc(process.execPath, [fixture('demo.js', RESTIFY_APP, dir)], { cwd: dir });
-    const port = Number((await app.waitFor(/^port \d+$/)).split(' ')[1]);
-    const bt = await bpftrace(`
+  // Lab apps find restify and us through NODE_PATH, as checkers run them (src/check/labenv.ts).
+  const env = { ...process.env, NODE_PATH: path.join(LABS_DIR, 'node_modules') };
+  const app = new Proc(process.execPath, ['--no-deprecation', fixture('demo.js', RESTIFY_APP)], { env });
+  const port = Number((await app.waitFor(/^port \d+$/)).split(' ')[1]);
+  const bt = await bpftrace(`
 ${PROBE} /strncmp(str(arg0), "restify:route-start", 20) == 0/ { printf("RS %s %s %lld %s %s\\n", str(arg1), str(arg2), arg3, str(arg4), str(arg5)); }
 ${PROBE} /strncmp(str(arg0), "restify:handler-start", 22) == 0/ { printf("HS %s %s %lld\\n", str(arg1), str(arg3), arg4); }
 ${PROBE} /strncmp(str(arg0), "restify:handler-done", 21) == 0/ { printf("HD %s %s %lld\\n", str(arg1), str(arg3), arg4); }
 ${PROBE} /strncmp(str(arg0), "restify:route-done", 19) == 0/ { printf("RD %s %s %lld %lld\\n", str(arg1), str(arg2), arg3, arg4); }
 `, ['-p', String(app.child.pid)]);
 
-    const r = await get(`http://127.0.0.1:${port}/hello/world`);
-    assert.equal(r.status, 200);
-    const rs = await bt.waitFor(/^RS /);
-    const m = /^RS usdtdemo gethelloname (\d+) GET (\[.*)$/.exec(rs);
-    assert.ok(m, `route-start: ${rs}`);
-    const id = m[1];
-    // arg5 packs (url, headers) as JSON; str() cuts it at 64 bytes, the url comes first.
-    assert.ok(m[2].startsWith('["/hello/world",{'), `route-start arg5: ${m[2]}`);
-    assert.equal(await bt.waitFor(/^HS /), `HS usdtdemo sayHello ${id}`);
-    assert.equal(await bt.waitFor(/^HD /), `HD usdtdemo sayHello ${id}`);
-    assert.equal(await bt.waitFor(/^RD /), `RD usdtdemo gethelloname ${id} 200`);
-    await bt.stop();
-    await app.stop('SIGKILL');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await get(`http://127.0.0.1:${port}/hello/world`);
+  assert.equal(r.status, 200);
+  const rs = await bt.waitFor(/^RS /);
+  const m = /^RS usdtdemo gethelloname (\d+) GET (\[.*)$/.exec(rs);
+  assert.ok(m, `route-start: ${rs}`);
+  const id = m[1];
+  // arg5 packs (url, headers) as JSON; str() cuts it at 64 bytes, the url comes first.
+  assert.ok(m[2].startsWith('["/hello/world",{'), `route-start arg5: ${m[2]}`);
+  assert.equal(await bt.waitFor(/^HS /), `HS usdtdemo sayHello ${id}`);
+  assert.equal(await bt.waitFor(/^HD /), `HD usdtdemo sayHello ${id}`);
+  assert.equal(await bt.waitFor(/^RD /), `RD usdtdemo gethelloname ${id} 200`);
+  await bt.stop();
+  await app.stop('SIGKILL');
 });
