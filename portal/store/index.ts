@@ -47,6 +47,39 @@ const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   );
   `,
+  // 2: class mode (portal/class/): classes, their users with roles, one-time join links, class events
+  `
+  CREATE TABLE classes (
+    name           TEXT PRIMARY KEY,
+    backend        TEXT NOT NULL,          -- LabHost backend of the students' hosts
+    inventory_json TEXT,                   -- per-student host details for ssh/vagrant
+    created_at     INTEGER NOT NULL
+  );
+  CREATE TABLE users (
+    id         TEXT PRIMARY KEY,
+    class      TEXT NOT NULL REFERENCES classes(name) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('student', 'instructor')),
+    name       TEXT NOT NULL,
+    email      TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE join_tokens (
+    hash       TEXT PRIMARY KEY,           -- sha256 of the token in the join link
+    user       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    used_at    INTEGER                     -- set when redeemed: a link works once
+  );
+  CREATE TABLE class_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    user        TEXT NOT NULL,             -- the student concerned
+    kind        TEXT NOT NULL,             -- opened | takeover | release | reset
+    lab         TEXT,
+    by_user     TEXT,
+    detail_json TEXT,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE INDEX class_events_user ON class_events (user, id);
+  `,
 ];
 
 export interface StoredCheck {
