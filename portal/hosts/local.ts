@@ -23,6 +23,11 @@ export interface LocalHostOptions {
   user: string;
   dataDir: string;
   labsDir: string;
+  /**
+   * Class mode (local-user.ts): wrap the shell's argv (['bash', '--rcfile', RC, '-i'])
+   * in a sandbox that runs it as the student's Unix user.
+   */
+  wrapShell?: (argv: string[]) => string[];
 }
 
 const USER_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
@@ -125,16 +130,21 @@ export class LocalHost implements LabHost {
     yield { percent: 100, message: 'local host ready' };
   }
 
-  async openShell(size: { cols: number; rows: number }): Promise<ShellStream> {
+  async openShell(size: { cols: number; rows: number; spectate?: boolean }): Promise<ShellStream> {
     if (!this.started) throw new LabHostError('HOST_NOT_STARTED', 'openShell() before start()');
+    const shellArgv = ['bash', '--rcfile', this.rcfile, '-i'];
     const bin = path.join(INSTALL_ROOT, 'bin');
     const env = childEnv({ TERM: 'xterm-256color', LANG: process.env.LANG || 'C.UTF-8' });
     const shellEnv = [`PATH=${bin}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`, `TRACELAB_WORKSPACE=${this.workspace}`];
-    const args = this.tmuxArgs(
-      'new-session', '-A', '-s', this.session, '-c', this.workspace,
-      ...shellEnv.flatMap((e) => ['-e', e]),
-      'bash', '--rcfile', this.rcfile, '-i',
-    );
+    // A spectator attaches to the existing session only, and ignore-size keeps its
+    // window size from shrinking the student's screen.
+    const args = size.spectate
+      ? this.tmuxArgs('attach-session', '-t', this.session, '-f', 'ignore-size')
+      : this.tmuxArgs(
+        'new-session', '-A', '-s', this.session, '-c', this.workspace,
+        ...shellEnv.flatMap((e) => ['-e', e]),
+        ...(this.opts.wrapShell ? this.opts.wrapShell(shellArgv) : shellArgv),
+      );
     let p: pty.IPty;
     try {
       p = pty.spawn('tmux', args, { name: 'xterm-256color', cols: size.cols, rows: size.rows, cwd: this.workspace, env, encoding: null } as pty.IPtyForkOptions);

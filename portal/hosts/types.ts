@@ -94,7 +94,12 @@ export interface LabHost {
   getState(): Record<string, unknown>;
   loadState(state: Record<string, unknown>): void;
   progress(): AsyncIterable<Progress>;
-  openShell(opts: { cols: number; rows: number }): Promise<ShellStream>;
+  /**
+   * `spectate: true` (class mode, an instructor watching): attach to the student's
+   * existing session without creating one or changing its size; the portal, not the
+   * host, keeps a spectator's keystrokes out.
+   */
+  openShell(opts: { cols: number; rows: number; spectate?: boolean }): Promise<ShellStream>;
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult>;
   /** Absolute path of the student's workspace on the host (a copy of labs/). */
   readonly workspace: string;
