@@ -25,10 +25,10 @@ export interface Tracer {
 export async function startBpftrace(
   script: string,
   args: string[],
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; maxOutputBytes?: number } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; maxOutputBytes?: number; /** bpftrace options before the script, e.g. ['-p', PID] */ flags?: string[] } = {},
 ): Promise<Tracer> {
   if (!fs.existsSync(script)) throw new Error(`tracing script ${script} is missing`);
-  const proc = spawnGroup('bpftrace', [script, ...args], {
+  const proc = spawnGroup('bpftrace', [...(opts.flags ?? []), script, ...args], {
     // Up to 200 bytes per str(): URLs and probe labels fit.
     env: { BPFTRACE_STRLEN: '200', ...process.env, ...opts.env },
     maxOutputBytes: opts.maxOutputBytes ?? 4 * 1024 * 1024,
