@@ -1,0 +1,201 @@
+/**
+ * The portal as a user meets it: `tracelab serve` as a real child process, Debian's
+ * Chromium driven by playwright-core, the local host's tmux and bash.
+ *
+ * Set TRACELAB_SCREENSHOTS=DIR to keep screenshots of the lab list and a lab page.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { chromium, Browser, Page } from 'playwright-core';
+import { REPO, FIXTURE_LABS, tempData, cleanupData } from '../server/harness';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const shots = process.env.TRACELAB_SCREENSHOTS;
+
+let data: string;
+let port: number;
+let portal: ChildProcess | null = null;
+let browser: Browser;
+let page: Page;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Start `tracelab serve` and resolve the login URL it prints. */
+function startPortal(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(port), '--data', data, '--labs', FIXTURE_LABS], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_TEST_CONTEXT: '' },
+    });
+    portal = child;
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`tracelab serve printed no URL in 20 s:\n${out}\n${err}`)), 20000);
+    child.stdout!.on('data', (b) => {
+      out += b;
+      const m = /(http:\/\/127\.0\.0\.1:[0-9]+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    child.stderr!.on('data', (b) => (err += b));
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      if (!/token=/.test(out)) reject(new Error(`tracelab serve exited ${code}:\n${out}\n${err}`));
+    });
+  });
+}
+
+function stopPortal(): Promise<void> {
+  const child = portal;
+  portal = null;
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** The terminal's visible text, as rendered in the page. */
+const screen = () => page.locator('#term .xterm-rows').innerText();
+
+async function waitScreen(re: RegExp, what: string, ms = 15000): Promise<void> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = await screen().catch(() => '');
+    if (re.test(last)) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`timed out waiting for ${what} (${re}); the screen shows:\n${last}`);
+}
+
+async function waitConnected(): Promise<void> {
+  await page.waitForSelector('#term-state.attached', { timeout: 20000 });
+}
+
+async function typeCommand(cmd: string): Promise<void> {
+  await page.locator('#term .xterm-helper-textarea').focus();
+  await page.keyboard.type(cmd);
+  await page.keyboard.press('Enter');
+}
+
+before(async () => {
+  data = tempData();
+  port = await freePort();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+});
+
+after(async () => {
+  await browser?.close();
+  await stopPortal();
+  cleanupData(data);
+});
+
+test('log in with the printed token, see the lab list, open a lab', async () => {
+  const url = await startPortal();
+  await page.goto(url);
+  assert.equal(new URL(page.url()).search, '', 'the token leaves the URL');
+  await page.waitForSelector('a.card[data-lab="00-hello"]');
+  assert.deepEqual(await page.locator('a.card').evaluateAll((els) => els.map((e) => e.getAttribute('data-lab'))), ['00-hello', '01-second']);
+  if (shots) await page.screenshot({ path: path.join(shots, 'lab-list.png') });
+  await page.click('a.card[data-lab="00-hello"]');
+  await page.waitForSelector('#step h2');
+  assert.equal(await page.locator('#title').innerText(), 'Hello, terminal');
+  assert.equal(await page.locator('#track').innerText(), 'linux');
+  // Track blocks: the Linux ones show, the illumos ones are not in the page at all.
+  assert.match(await page.locator('#step').innerText(), /only-on-linux/);
+  assert.doesNotMatch(await page.locator('#step').innerHTML(), /only-on-illumos/);
+  await waitConnected();
+});
+
+test('typing in the terminal: echo tl-$((6*7)) shows tl-42', async () => {
+  await typeCommand('echo tl-$((6*7))');
+  await waitScreen(/^tl-42$/m, 'tl-42');
+});
+
+test('a Run button types its block into the terminal', async () => {
+  await page.locator('#step .runnable button.run').first().click();
+  await waitScreen(/^run-42$/m, 'run-42');
+  if (shots) await page.screenshot({ path: path.join(shots, 'lab-page.png') });
+});
+
+test('an artifact opens beside the terminal: a message before it exists, the file after', async () => {
+  const show = page.locator('#step button.artifact[data-artifact="hello.svg"]');
+  await show.click();
+  await page.waitForSelector('#artifact-msg:not([hidden])');
+  assert.match(await page.locator('#artifact-msg').innerText(), /not there yet/);
+  // The Run button on the block that writes out/hello.svg.
+  await page.locator('#step .runnable', { hasText: 'hello.svg' }).locator('button.run').click();
+  const file = path.join(data, 'workspaces', 'self', '00-hello', 'out', 'hello.svg');
+  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await page.waitForTimeout(100);
+  await show.click();
+  // The frame has an opaque origin (sandbox): read it through the browser, as the user sees it.
+  let shown = '';
+  for (let i = 0; i < 100 && !shown.includes('fixture-svg'); i++) {
+    const f = page.frames().find((fr) => fr.url().includes('/artifacts/hello.svg'));
+    shown = f ? await f.content().catch(() => '') : '';
+    if (!shown.includes('fixture-svg')) await page.waitForTimeout(100);
+  }
+  assert.match(shown, /fixture-svg/, `file made: ${fs.existsSync(file)}; frames: ${page.frames().map((f) => f.url()).join(' ')}; screen: ${await screen()}`);
+  assert.equal(await page.locator('#artifact-frame').isVisible(), true);
+  assert.equal(await page.locator('#artifact-frame').getAttribute('sandbox'), 'allow-scripts');
+  await page.click('#artifact-close');
+  assert.equal(await page.locator('#artifact').isHidden(), true);
+});
+
+test('a reload keeps the earlier output on screen', async () => {
+  await page.reload();
+  await waitConnected();
+  await waitScreen(/^tl-42$/m, 'tl-42 after reload');
+  await waitScreen(/^run-42$/m, 'run-42 after reload');
+});
+
+test('a portal restart re-attaches to the same shell', async () => {
+  await typeCommand('export TL_E2E=same-$((5*5)); echo set-$TL_E2E');
+  await waitScreen(/^set-same-25$/m, 'variable set');
+  await stopPortal();
+  await page.waitForSelector('#term-state.reconnecting', { timeout: 10000 });
+  const t0 = Date.now();
+  await startPortal(); // same port, same data dir; no new login: the session is in SQLite
+  await waitConnected();
+  console.log(`# re-attached ${Date.now() - t0} ms after the portal was started again`);
+  await typeCommand('echo again-$TL_E2E');
+  await waitScreen(/^again-same-25$/m, 'the same shell after restart');
+});
+
+test('seq 1 3000000 keeps the page responsive and Ctrl-C stops it', async () => {
+  await typeCommand('clear; seq 1 3000000');
+  await waitScreen(/^[0-9]{5,}$/m, 'seq output');
+  // While the burst is streaming the page must answer.
+  const e0 = Date.now();
+  await page.evaluate(() => 1);
+  const evalMs = Date.now() - e0;
+  const t0 = Date.now();
+  await page.keyboard.press('Control+C');
+  // Interrupted: ^C, then the prompt as the screen's last non-empty line.
+  await waitScreen(/\^C\s*\ntracelab \S+# *$/, 'the prompt after Ctrl-C', 5000);
+  const stopMs = Date.now() - t0;
+  // Keystrokes still arrive, and bash saw seq die of SIGINT (130), not finish (0).
+  await typeCommand('echo rc=$?');
+  await waitScreen(/^rc=[0-9]+$/m, 'the exit status');
+  const rc = /^rc=([0-9]+)$/m.exec(await screen())![1];
+  console.log(`# seq 1 3000000: page.evaluate round trip during the burst ${evalMs} ms; Ctrl-C to prompt ${stopMs} ms; seq exit status ${rc}`);
+  assert.equal(rc, '130', 'Ctrl-C interrupted seq');
+});
