@@ -4,6 +4,7 @@
  */
 import { LabHost, LabHostError } from './types';
 import { LocalHost } from './local';
+import { LocalUserHost } from './local-user';
 
 /** What every backend factory gets from the portal. Backends may read more from `extra`. */
 export interface HostOptions {
@@ -17,6 +18,8 @@ export type HostFactory = (opts: HostOptions) => LabHost;
 
 export const HOST_BACKENDS: Record<string, HostFactory> = {
   local: (o) => new LocalHost({ user: o.user, dataDir: o.dataDir, labsDir: o.labsDir }),
+  // Class mode on this machine: a Unix user and a bubblewrap sandbox per student (needs root).
+  'local-user': (o) => new LocalUserHost({ user: o.user, dataDir: o.dataDir, labsDir: o.labsDir }),
 };
 
 export function createHost(kind: string, opts: HostOptions): LabHost {
