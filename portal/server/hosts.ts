@@ -10,6 +10,8 @@ import type { Config } from '../../src/config';
 
 export class Hosts {
   private hosts = new Map<string, { host: LabHost; ready: Promise<LabHost> }>();
+  /** Class mode (portal/class) sets this: a student's backend comes from their class, not the config. */
+  backendOf: (user: string) => { kind: string; extra?: Record<string, unknown> } | null = () => null;
 
   constructor(
     private readonly config: Config,
@@ -20,7 +22,7 @@ export class Hosts {
   get(user: string): Promise<LabHost> {
     let entry = this.hosts.get(user);
     if (!entry) {
-      const host = createHost(this.config.hostBackend, { user, dataDir: this.config.dataDir, labsDir: this.config.labsDir });
+      const host = this.create(user);
       const saved = this.store.loadHost(user);
       if (saved && saved.kind === host.kind) host.loadState(saved.state);
       const ready = host.start().then(() => {
@@ -39,6 +41,21 @@ export class Hosts {
   track(user: string): LabHost['track'] {
     const e = this.hosts.get(user);
     if (e) return e.host.track;
-    return createHost(this.config.hostBackend, { user, dataDir: this.config.dataDir, labsDir: this.config.labsDir }).track;
+    return this.create(user).track;
+  }
+
+  /** The user's host if one was asked for since the portal started (no start). */
+  peek(user: string): LabHost | null {
+    return this.hosts.get(user)?.host ?? null;
+  }
+
+  /** Forget a user's host (class mode's reset: the next get() starts a fresh one). */
+  forget(user: string): void {
+    this.hosts.delete(user);
+  }
+
+  private create(user: string): LabHost {
+    const b = this.backendOf(user);
+    return createHost(b ? b.kind : this.config.hostBackend, { user, dataDir: this.config.dataDir, labsDir: this.config.labsDir, extra: b?.extra });
   }
 }
