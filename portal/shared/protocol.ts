@@ -29,6 +29,12 @@ export const MSG = {
   EXIT: 'exit',
   /** server → client: attach state, e.g. "attached" once the shell is up. */
   STATUS: 'status',
+  /** instructor → server (spectate socket only): start forwarding my keystrokes to the student's shell. */
+  TAKEOVER: 'takeover',
+  /** instructor → server (spectate socket only): back to watching; keystrokes are dropped again. */
+  RELEASE: 'release',
+  /** server → client: who controls the shell — spectate (read-only) / control (instructor typing); on a student's page, whether an instructor has taken over. */
+  MODE: 'mode',
 } as const;
 
 export type ControlMessage =
@@ -39,7 +45,10 @@ export type ControlMessage =
   | { t: typeof MSG.PONG; n?: number }
   | { t: typeof MSG.ERROR; code: string; message: string }
   | { t: typeof MSG.EXIT; code: number | null }
-  | { t: typeof MSG.STATUS; state: 'attached' | 'starting'; track?: string };
+  | { t: typeof MSG.STATUS; state: 'attached' | 'starting'; track?: string }
+  | { t: typeof MSG.TAKEOVER }
+  | { t: typeof MSG.RELEASE }
+  | { t: typeof MSG.MODE; mode: 'spectate' | 'control'; by?: string };
 
 /** Stable error codes carried in ERROR messages and decode failures. */
 export const PROTO_ERR = {
@@ -115,6 +124,12 @@ export function decodeControl(text: unknown): Decoded<ControlMessage> {
     case MSG.STATUS:
       if (v.state !== 'attached' && v.state !== 'starting') return bad(PROTO_ERR.BAD_MESSAGE, 'status.state must be attached|starting');
       return { ok: true, msg: { t: MSG.STATUS, state: v.state, track: typeof v.track === 'string' ? v.track : undefined } };
+    case MSG.TAKEOVER:
+    case MSG.RELEASE:
+      return { ok: true, msg: { t: v.t } };
+    case MSG.MODE:
+      if (v.mode !== 'spectate' && v.mode !== 'control') return bad(PROTO_ERR.BAD_MESSAGE, 'mode.mode must be spectate|control');
+      return { ok: true, msg: { t: MSG.MODE, mode: v.mode, by: typeof v.by === 'string' ? v.by.slice(0, 100) : undefined } };
     default:
       return bad(PROTO_ERR.UNKNOWN_TAG, `unknown control message "${String(v.t).slice(0, 20)}"`);
   }
