@@ -1,0 +1,481 @@
+/**
+ * The `ssh` LabHost: any machine reachable over SSH (a Linux VM, the illumos
+ * lab box, a SmartOS zone), described by an inventory in OpenSSH config format.
+ * `vagrant ssh-config > inventory` output works as is.
+ *
+ * Why the system `ssh` client (through node-pty for terminals) and not an SSH
+ * library: the inventory IS an ssh_config, so the client reads every option an
+ * admin may use (ProxyJump, IdentityFile, Match, ...) exactly as `ssh -F` does,
+ * host keys are checked by OpenSSH's own known_hosts code, and it adds no
+ * dependency. It costs one ssh process per terminal and per exec.
+ *
+ * Safety, whatever the inventory says:
+ *  - host keys are checked against the portal's own known_hosts file
+ *    (StrictHostKeyChecking=yes, BatchMode=yes): an unknown or changed key fails
+ *    with a message saying how to add it; nothing is ever accepted silently.
+ *    (`vagrant ssh-config` says StrictHostKeyChecking no: overridden here.)
+ *  - the private key stays in the file the inventory names: it is read only by
+ *    ssh, never by the portal, and never appears in state or messages.
+ *  - ConnectTimeout and ServerAliveInterval bound every connection, and each
+ *    call has its own timer on top: a dead host is reported (HOST_UNREACHABLE),
+ *    never waited on forever.
+ *
+ * On the host: bash and tmux. The terminal is `tmux new -A` on a private tmux
+ * socket (-L tracelab), so a closed tab, a dropped connection or a portal
+ * restart all come back to the same shell; a dropped connection is re-attached
+ * by the ShellStream itself.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as pty from 'node-pty';
+import { ProgressFeed } from './progress-feed';
+import { ExecOptions, ExecResult, LabHost, LabHostError, HostErrorCode, Progress, ShellStream, Track } from './types';
+
+export interface SshHostOptions {
+  /** Portal user id: names the tmux session (tl-<user>). */
+  user: string;
+  /** The Host alias in the inventory. */
+  host: string;
+  /** OpenSSH config file (the inventory). */
+  inventory: string;
+  /** The portal's known_hosts: the only keys trusted for lab hosts. */
+  knownHosts: string;
+  track?: Track;
+  /** Workspace on the host: absolute, or relative to the remote $HOME. Default "labs". */
+  workspace?: string;
+  /** Copied to the workspace on start() when the workspace does not exist yet (e.g. /opt/tracelab/labs). */
+  labsSource?: string;
+  /** Where tracelab keeps its tmux.conf on the host: absolute or relative to $HOME. Default ".tracelab". */
+  stateDir?: string;
+  /** tmux -L socket name on the host. Default "tracelab". */
+  tmuxSocket?: string;
+  /** Directories put in front of PATH for exec and the shell (where `tracelab` lives, if not on PATH). */
+  remotePath?: string[];
+  /** Seconds: TCP connect + SSH banner. Default 10. */
+  connectTimeoutSec?: number;
+  /** Seconds between keepalives; the connection is dropped after 3 missed. Default 5. */
+  serverAliveSec?: number;
+  /** The ssh binary. Default "ssh". */
+  sshBinary?: string;
+}
+
+const USER_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
+const HOST_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
+
+/** POSIX shell quoting for one word of a remote command line. */
+export function shq(s: string): string {
+  if (/^[A-Za-z0-9_./:=@%+-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A remote path for the shell: "~/x" and relative paths are under $HOME. */
+function remotePathExpr(p: string): string {
+  if (p.startsWith('/')) return shq(p);
+  return `"$HOME"/${shq(p.replace(/^~\/?/, ''))}`;
+}
+
+/**
+ * Runs argv in its own process group (bash job control), and kills that group
+ * when ssh's stdin closes, i.e. when the portal kills the ssh client on timeout
+ * or the connection drops. Without it a remote checker outlives its timeout.
+ */
+const EXEC_WRAPPER = [
+  // bash reports job status ("[1]+ Killed ...") on its stderr: keep that out of the command's
+  'exec 4>&2 2>/dev/null',
+  'set -m',
+  '"$@" </dev/null 2>&4 4>&- &',
+  'pid=$!',
+  '( cat >/dev/null; kill -KILL -- -"$pid" ) >/dev/null 2>&1 <&3 &',
+  'wd=$!',
+  'wait "$pid"; rc=$?',
+  // the watchdog first (its group: subshell and cat), then whatever the command left behind
+  'kill -KILL -- -"$wd" 2>/dev/null',
+  'kill -KILL -- -"$pid" 2>/dev/null',
+  'exit $rc',
+].join('\n');
+
+const TMUX_CONF = `# Written by tracelab (portal/hosts/ssh.ts) on every start.
+set -g status off
+set -sg escape-time 0
+set -g history-limit 50000
+setw -g aggressive-resize on
+set -g default-terminal "xterm-256color"
+set -ga terminal-overrides ',xterm*:smcup@:rmcup@'
+set -g set-titles off
+`;
+
+/** What an ssh failure (exit 255) means, from its stderr; null when it is not ssh's own. */
+export function classifySshFailure(stderr: string, host: string, knownHosts: string): { code: HostErrorCode; message: string } | null {
+  const s = stderr;
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|ECDSA|RSA)? ?host key is known/i.test(s)) {
+    return {
+      code: 'HOST_UNREACHABLE',
+      message: `the host key of ${host} is not trusted: it is not in ${knownHosts}, or it changed. Check its fingerprint, then add it (ssh-keyscan -p PORT HOSTNAME >> ${knownHosts}); keys are never accepted silently`,
+    };
+  }
+  if (/Permission denied|Too many authentication failures/i.test(s)) {
+    return { code: 'HOST_UNREACHABLE', message: `${host} refused the portal's key (check User and IdentityFile in the inventory)` };
+  }
+  const m = /(Connection refused|Connection timed out|Operation timed out|No route to host|Network is unreachable|Could not resolve hostname[^\n]*|Connection closed by[^\n]*|Connection reset[^\n]*|Timeout, server[^\n]*not responding|banner exchange[^\n]*|kex_exchange_identification[^\n]*|Broken pipe|Bad owner or permissions[^\n]*|Can't open user config file[^\n]*)/i.exec(s);
+  if (m) return { code: 'HOST_UNREACHABLE', message: `${host}: ${m[1].trim()}` };
+  return null;
+}
+
+export class SshHost implements LabHost {
+  readonly kind: string = 'ssh';
+  readonly track: Track;
+  workspace: string;
+  private started = false;
+  private readonly feed = new ProgressFeed();
+  private readonly o: Required<Omit<SshHostOptions, 'labsSource' | 'track'>> & Pick<SshHostOptions, 'labsSource'>;
+
+  constructor(opts: SshHostOptions) {
+    if (!USER_RE.test(opts.user)) throw new LabHostError('HOST_INTERNAL', `bad user id '${opts.user}'`);
+    if (!HOST_RE.test(opts.host)) throw new LabHostError('HOST_INTERNAL', `bad host alias '${opts.host}'`);
+    this.track = opts.track ?? 'linux';
+    this.o = {
+      workspace: 'labs',
+      stateDir: '.tracelab',
+      tmuxSocket: 'tracelab',
+      remotePath: [],
+      connectTimeoutSec: 10,
+      serverAliveSec: 5,
+      sshBinary: 'ssh',
+      ...opts,
+    };
+    this.workspace = this.o.workspace;
+  }
+
+  get session(): string {
+    return `tl-${this.o.user}`;
+  }
+
+  get host(): string {
+    return this.o.host;
+  }
+
+  /** ssh's options, command line first so they win over the inventory's. */
+  sshArgs(extra: string[] = []): string[] {
+    return [
+      '-F', this.o.inventory,
+      '-o', 'BatchMode=yes',
+      '-o', 'StrictHostKeyChecking=yes',
+      '-o', `UserKnownHostsFile=${this.o.knownHosts}`,
+      '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'UpdateHostKeys=no',
+      '-o', `ConnectTimeout=${this.o.connectTimeoutSec}`,
+      '-o', `ServerAliveInterval=${this.o.serverAliveSec}`,
+      '-o', 'ServerAliveCountMax=3',
+      '-o', 'ForwardAgent=no',
+      '-o', 'ForwardX11=no',
+      '-o', 'ClearAllForwardings=yes',
+      '-o', 'ControlMaster=no',
+      '-o', 'LogLevel=ERROR',
+      ...extra,
+      '--', this.o.host,
+    ];
+  }
+
+  /** PATH prefix for remote commands. */
+  private pathPrefix(): string {
+    return this.o.remotePath.length ? `PATH=${this.o.remotePath.map(shq).join(':')}:"$PATH"; export PATH; ` : '';
+  }
+
+  /** Wall-clock budget for one ssh call that only has to connect and run something quick. */
+  private get quickTimeoutMs(): number {
+    return (this.o.connectTimeoutSec + 3 * this.o.serverAliveSec + 5) * 1000;
+  }
+
+  /** Run a remote shell snippet (trusted: built by this file) and collect its output. */
+  private runRemote(script: string, timeoutMs: number, stdinOpen = false): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const child = spawn(this.o.sshBinary, [...this.sshArgs(), script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let n = 0;
+      const cap = 4 * 1024 * 1024;
+      child.stdout.on('data', (b: Buffer) => {
+        if ((n += b.length) <= cap) out.push(b);
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        if ((n += b.length) <= cap) err.push(b);
+      });
+      if (!stdinOpen) child.stdin.end();
+      child.stdin.on('error', () => undefined);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ code: 127, signal: null, stdout: '', stderr: `${this.o.sshBinary}: ${e.message}\n` });
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+      });
+    });
+  }
+
+  /** A failed connection as a typed error; null when the remote side answered. */
+  private connectionError(r: ExecResult): LabHostError | null {
+    if (r.timedOut) return new LabHostError('HOST_UNREACHABLE', `${this.o.host} did not answer within ${this.o.connectTimeoutSec}s (connect) / the call's time limit`);
+    if (r.code === 127 && /ssh: /.test(r.stderr) && !r.stdout) return new LabHostError('HOST_INTERNAL', r.stderr.trim());
+    if (r.code !== 255) return null;
+    const c = classifySshFailure(r.stderr, this.o.host, this.o.knownHosts);
+    return c ? new LabHostError(c.code, c.message) : null;
+  }
+
+  async start(): Promise<void> {
+    this.feed.reset();
+    this.feed.push(5, `connecting to ${this.o.host}`);
+    if (!fs.existsSync(this.o.inventory)) throw new LabHostError('HOST_INTERNAL', `inventory ${this.o.inventory} does not exist`);
+    const ws = remotePathExpr(this.o.workspace);
+    const state = remotePathExpr(this.o.stateDir);
+    const src = this.o.labsSource ? shq(this.o.labsSource) : '';
+    // One round trip: tools present, tmux.conf written, workspace there, its absolute path printed.
+    const script = [
+      this.pathPrefix(),
+      'command -v bash >/dev/null || { echo "TL_MISSING bash"; exit 3; }',
+      'command -v tmux >/dev/null || { echo "TL_MISSING tmux"; exit 3; }',
+      `mkdir -p ${state} && printf %s ${shq(TMUX_CONF)} > ${state}/tmux.conf || exit 4`,
+      src ? `if [ ! -d ${ws} ] && [ -d ${src} ]; then cp -R ${src} ${ws}; fi` : ':',
+      `[ -d ${ws} ] || { echo "TL_NOWS"; exit 5; }`,
+      `cd ${ws} && echo "TL_WS $(pwd)"`,
+    ].join('\n');
+    const r = await this.runRemote(script, this.quickTimeoutMs);
+    const ce = this.connectionError(r);
+    if (ce) throw ce;
+    const missing = /TL_MISSING (\S+)/.exec(r.stdout);
+    if (missing) throw new LabHostError('HOST_MISSING_TOOL', `${missing[1]} is not installed on ${this.o.host}`);
+    if (/TL_NOWS/.test(r.stdout)) {
+      throw new LabHostError('HOST_START_FAILED', `no workspace ${this.o.workspace} on ${this.o.host}${this.o.labsSource ? ` and no ${this.o.labsSource} to copy it from` : ''}`);
+    }
+    const m = /TL_WS (\/.*)/.exec(r.stdout);
+    if (r.code !== 0 || !m) throw new LabHostError('HOST_START_FAILED', `setting up ${this.o.host} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    this.workspace = m[1].trim();
+    this.started = true;
+    this.feed.push(100, `${this.o.host} ready`);
+    this.feed.close();
+  }
+
+  async poll(): Promise<number | null> {
+    if (!this.started) return 0;
+    const r = await this.runRemote('true', this.quickTimeoutMs);
+    if (r.code === 0) return null;
+    // Unreachable or refusing: the host is gone as far as the portal can tell.
+    return r.code ?? 255;
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    // Best effort and bounded: a host that is already gone is stopped.
+    await this.runRemote(`tmux -L ${shq(this.o.tmuxSocket)} kill-session -t ${shq(this.session)} 2>/dev/null; true`, this.quickTimeoutMs);
+  }
+
+  getState(): Record<string, unknown> {
+    // Names only: the inventory and known_hosts paths stay in the portal's config.
+    return { host: this.o.host, workspace: this.workspace, session: this.session, started: this.started };
+  }
+
+  loadState(state: Record<string, unknown>): void {
+    if (typeof state.workspace === 'string' && state.workspace.startsWith('/')) this.workspace = state.workspace;
+    // A restarted portal re-attaches: tmux kept the shell on the host.
+    if (state.started === true) this.started = true;
+  }
+
+  progress(): AsyncIterable<Progress> {
+    return this.feed.stream();
+  }
+
+  /** The remote command of a terminal: attach to (or create) the student's tmux session. */
+  shellCommand(): string {
+    const t = `tmux -L ${shq(this.o.tmuxSocket)} -f ${remotePathExpr(this.o.stateDir)}/tmux.conf`;
+    return [
+      this.pathPrefix(),
+      `export TRACELAB_WORKSPACE=${shq(this.workspace)}; `,
+      `exec ${t} new-session -A -s ${shq(this.session)} -c ${shq(this.workspace)}`,
+    ].join('');
+  }
+
+  async openShell(size: { cols: number; rows: number }): Promise<ShellStream> {
+    if (!this.started) throw new LabHostError('HOST_NOT_STARTED', 'openShell() before start()');
+    return new ReattachingShell(this, size);
+  }
+
+  /** Spawn one ssh -tt client in a local PTY (used by ReattachingShell). */
+  spawnTerminal(size: { cols: number; rows: number }): pty.IPty {
+    const env: Record<string, string> = {};
+    for (const k of ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME']) if (process.env[k]) env[k] = process.env[k]!;
+    env.TERM = 'xterm-256color';
+    return pty.spawn(this.o.sshBinary, [...this.sshArgs(['-tt']), this.shellCommand()], {
+      name: 'xterm-256color',
+      cols: size.cols,
+      rows: size.rows,
+      env,
+      encoding: null,
+    } as pty.IPtyForkOptions);
+  }
+
+  async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    if (!argv.length) throw new LabHostError('HOST_INTERNAL', 'exec() with an empty argv');
+    if (!this.started) throw new LabHostError('HOST_NOT_STARTED', 'exec() before start()');
+    for (const k of Object.keys(opts.env || {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new LabHostError('HOST_INTERNAL', `bad environment variable name '${k}'`);
+    }
+    const envWords = Object.entries({ TRACELAB_WORKSPACE: this.workspace, ...(opts.env || {}) }).map(([k, v]) => shq(`${k}=${v}`));
+    const cwd = opts.cwd ?? this.workspace;
+    const script =
+      this.pathPrefix() +
+      `cd ${shq(cwd)} && exec 3<&0 env ${envWords.join(' ')} bash -c ${shq(EXEC_WRAPPER)} tl-exec ${argv.map(shq).join(' ')}`;
+    const max = opts.maxOutputBytes ?? 1024 * 1024;
+    const r = await this.runRemote(script, opts.timeoutMs, true);
+    if (!r.timedOut) {
+      const ce = this.connectionError(r);
+      if (ce) throw ce;
+    }
+    const cut = (s: string, which: string) => (Buffer.byteLength(s) > max ? Buffer.from(s).subarray(0, max).toString('utf8') + `\n[tracelab: ${which} cut at ${max} bytes]\n` : s);
+    return { code: r.timedOut ? null : r.code, signal: r.timedOut ? 'SIGKILL' : r.signal, stdout: cut(r.stdout, 'stdout'), stderr: cut(r.stderr, 'stderr'), timedOut: r.timedOut };
+  }
+}
+
+/**
+ * A terminal over ssh that survives a dropped connection: when the ssh client
+ * dies of a connection error (exit 255) rather than the session ending, it
+ * reconnects and re-attaches to the same tmux session, telling the user so.
+ * After `maxRetries` failed attempts in a row it gives up and reports exit.
+ */
+export class ReattachingShell implements ShellStream {
+  private p: pty.IPty;
+  private dataCbs: ((d: Buffer | string) => void)[] = [];
+  private exitCbs: ((e: { exitCode: number; signal?: number }) => void)[] = [];
+  private killed = false;
+  private paused = false;
+  private retries = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** How many times the connection was re-established (tests and logs read it). */
+  reattached = 0;
+  static maxRetries = 5;
+  static retryDelayMs = 1000;
+
+  constructor(private readonly host: SshHost, private size: { cols: number; rows: number }) {
+    this.p = this.attach();
+  }
+
+  get pid(): number {
+    return this.p.pid;
+  }
+
+  private attach(): pty.IPty {
+    const p = this.host.spawnTerminal(this.size);
+    let gotData = false;
+    p.onData((d: any) => {
+      if (!gotData) {
+        gotData = true;
+        this.retries = 0;
+      }
+      for (const cb of this.dataCbs) cb(d);
+    });
+    p.onExit((e) => {
+      if (p !== this.p) return;
+      if (this.killed) return this.emitExit(e);
+      // 255: ssh's own failure (connection lost or refused). Anything else is the
+      // session ending (the student typed exit): report that.
+      if (e.exitCode === 255 && this.retries < ReattachingShell.maxRetries) {
+        this.retries++;
+        this.emitData(`\r\n[tracelab: connection to the lab host lost; reconnecting (${this.retries}/${ReattachingShell.maxRetries})...]\r\n`);
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          if (this.killed) return;
+          this.p = this.attach();
+          this.reattached++;
+          if (this.paused) this.p.pause();
+        }, ReattachingShell.retryDelayMs * this.retries);
+        return;
+      }
+      if (e.exitCode === 255) this.emitData('\r\n[tracelab: the lab host cannot be reached; reload the page to try again]\r\n');
+      this.emitExit(e);
+    });
+    if (this.paused) p.pause();
+    return p;
+  }
+
+  private emitData(s: string): void {
+    for (const cb of this.dataCbs) cb(Buffer.from(s));
+  }
+
+  private emitExit(e: { exitCode: number; signal?: number }): void {
+    const cbs = this.exitCbs;
+    this.exitCbs = [];
+    for (const cb of cbs) cb(e);
+  }
+
+  onData(cb: (data: Buffer | string) => void): { dispose(): void } {
+    this.dataCbs.push(cb);
+    return { dispose: () => (this.dataCbs = this.dataCbs.filter((c) => c !== cb)) };
+  }
+
+  onExit(cb: (e: { exitCode: number; signal?: number }) => void): { dispose(): void } {
+    this.exitCbs.push(cb);
+    return { dispose: () => (this.exitCbs = this.exitCbs.filter((c) => c !== cb)) };
+  }
+
+  write(data: string | Buffer): void {
+    try {
+      this.p.write(data as any);
+    } catch {
+      // between connections: input typed now is lost, as in any terminal
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    this.size = { cols, rows };
+    try {
+      this.p.resize(cols, rows);
+    } catch {
+      // the client is gone; the next attach uses the new size
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.p.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.p.resume();
+  }
+
+  kill(): void {
+    this.killed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.emitExit({ exitCode: 0 });
+    }
+    try {
+      this.p.kill();
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Host aliases of an OpenSSH config file (no wildcards), in file order. */
+export function inventoryHosts(text: string): string[] {
+  const hosts: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*Host\s+(.+?)\s*$/i.exec(line);
+    if (!m) continue;
+    for (const h of m[1].split(/\s+/)) if (!/[*?!]/.test(h) && !hosts.includes(h)) hosts.push(h);
+  }
+  return hosts;
+}
+
+/** Which inventory host a user gets: named `user`, `student-<user>` or `tl-<user>`, or the only one. */
+export function hostForUser(hosts: string[], user: string): string | undefined {
+  for (const h of [user, `student-${user}`, `tl-${user}`]) if (hosts.includes(h)) return h;
+  return hosts.length === 1 ? hosts[0] : undefined;
+}

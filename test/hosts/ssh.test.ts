@@ -1,0 +1,232 @@
+// The ssh LabHost against a real OpenSSH server on loopback (test/hosts/sshd-fixture.ts):
+// start, exec with hostile argv, timeouts that kill the remote tree, a real
+// `tracelab check` run remotely, a terminal that survives a dropped connection,
+// host-key checking that cannot be switched off by the inventory, dead hosts.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { SshHost, ReattachingShell, inventoryHosts, hostForUser, shq } from '../../portal/hosts/ssh';
+import { LabHostError, ShellStream } from '../../portal/hosts/types';
+import { startSshd, sshdAvailable, freePort, Sshd } from './sshd-fixture';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const skip = sshdAvailable();
+let sshd: Sshd;
+let work: string;
+const SOCKET = `tracelab-test-${process.pid}`;
+
+function host(over: Partial<ConstructorParameters<typeof SshHost>[0]> = {}): SshHost {
+  return new SshHost({
+    user: 'ada',
+    host: sshd.hostAlias,
+    inventory: sshd.inventory,
+    knownHosts: sshd.knownHosts,
+    workspace: path.join(work, 'ws'),
+    labsSource: path.join(ROOT, 'labs'),
+    stateDir: path.join(work, 'state'),
+    tmuxSocket: SOCKET,
+    remotePath: [path.join(work, 'bin')],
+    connectTimeoutSec: 3,
+    serverAliveSec: 2,
+    ...over,
+  });
+}
+
+/** Resolves with everything the shell printed once `re` matches it (or rejects after 20 s, so a broken test cannot hang). */
+function waitFor(sh: ShellStream, seen: { text: string }, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`terminal never showed ${re}; it showed:\n${seen.text.slice(-2000)}`));
+    }, 20_000);
+    const check = () => {
+      if (re.test(seen.text)) {
+        clearTimeout(t);
+        sub.dispose();
+        resolve(seen.text);
+      }
+    };
+    const sub = sh.onData(() => setImmediate(check));
+    check();
+  });
+}
+
+function record(sh: ShellStream): { text: string } {
+  const seen = { text: '' };
+  sh.onData((d) => (seen.text += d.toString()));
+  return seen;
+}
+
+before(async () => {
+  if (skip) return;
+  sshd = await startSshd();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-sshhost-'));
+  // `tracelab` on the remote PATH, as on a lab host.
+  fs.mkdirSync(path.join(work, 'bin'));
+  fs.writeFileSync(path.join(work, 'bin', 'tracelab'), `#!/bin/sh\nexec ${shq(process.execPath)} ${shq(path.join(ROOT, 'bin', 'tracelab'))} "$@"\n`, { mode: 0o755 });
+});
+
+after(async () => {
+  if (skip) return;
+  spawnSync('tmux', ['-L', SOCKET, 'kill-server'], { stdio: 'ignore' });
+  // tmux leaves its socket file when the last session was killed rather than exited
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true });
+  await sshd.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('start() over ssh: workspace copied and resolved to an absolute path, progress reaches 100, poll() says up', { skip: skip ?? false }, async () => {
+  const h = host();
+  await h.start();
+  assert.equal(h.workspace, path.join(work, 'ws'));
+  assert.ok(fs.existsSync(path.join(work, 'ws', '01-bug-hunt', 'lab.json')), 'labs copied into the workspace');
+  assert.ok(fs.existsSync(path.join(work, 'state', 'tmux.conf')));
+  const events = [];
+  for await (const p of h.progress()) events.push(p);
+  assert.equal(events[events.length - 1].percent, 100);
+  assert.equal(await h.poll(), null);
+  // state is names only: no key, no inventory or known_hosts path reaches a browser
+  const state = JSON.stringify(h.getState());
+  assert.doesNotMatch(state, /client_key|PRIVATE|inventory|known_hosts/);
+});
+
+test('exec passes argv through the remote shell unchanged, keeps exit codes, stderr, env and cwd', { skip: skip ?? false }, async () => {
+  const h = host();
+  await h.start();
+  const hostile = ['a b', "it's", '$HOME', '`id`', '$(touch /tmp/tl-pwned)', ';', '"', '\\', '*', ''];
+  const r = await h.exec(['printf', '[%s]\\n', ...hostile], { timeoutMs: 20_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, hostile.map((s) => `[${s}]\n`).join(''));
+  assert.ok(!fs.existsSync('/tmp/tl-pwned'));
+  const e = await h.exec(['bash', '-c', 'echo out; echo err >&2; echo "$TL_X $PWD $TRACELAB_WORKSPACE"; exit 7'], { timeoutMs: 20_000, env: { TL_X: 'x y' }, cwd: work });
+  assert.equal(e.code, 7);
+  assert.equal(e.stderr, 'err\n');
+  assert.equal(e.stdout, `out\nx y ${work} ${h.workspace}\n`);
+});
+
+test('exec timeout resolves timedOut and kills the command tree on the host', { skip: skip ?? false }, async () => {
+  const h = host();
+  await h.start();
+  const pidFile = path.join(work, 'sleeper.pid');
+  const r = await h.exec(['bash', '-c', `sleep 300 & echo $! > ${shq(pidFile)}; wait`], { timeoutMs: 1500 });
+  assert.equal(r.timedOut, true);
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  let alive = true;
+  for (let i = 0; i < 100 && alive; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((res) => setTimeout(res, 100));
+    } catch {
+      alive = false;
+    }
+  }
+  assert.equal(alive, false, `remote sleep ${pid} outlived the exec timeout`);
+});
+
+test('a lab check runs remotely (`tracelab check` on the host) and its JSON comes back', { skip: skip ?? false }, async () => {
+  const h = host();
+  await h.start();
+  const r = await h.exec(['tracelab', 'check', '01-bug-hunt', '--json'], { timeoutMs: 90_000 });
+  const result = JSON.parse(r.stdout);
+  assert.equal(result.lab, '01-bug-hunt');
+  // the workspace holds the buggy app: the checker must say it fails
+  assert.equal(result.passed, false, r.stdout.slice(0, 500));
+  assert.equal(r.code, 1);
+});
+
+test('the terminal is a tmux session that survives a dropped connection and a closed client', { skip: skip ?? false }, async () => {
+  const h = host();
+  await h.start();
+  const old = ReattachingShell.retryDelayMs;
+  ReattachingShell.retryDelayMs = 200;
+  try {
+    const sh = (await h.openShell({ cols: 100, rows: 30 })) as ReattachingShell;
+    const seen = record(sh);
+    sh.write('export TLSECRET=s3cr3t; echo TLMARK$((6*7))\r');
+    await waitFor(sh, seen, /TLMARK42/);
+    assert.ok(sshd.dropConnections() > 0, 'no ssh connection to drop');
+    await waitFor(sh, seen, /reconnecting/);
+    // after the re-attach the same shell answers: its variable is still set
+    const until = Date.now() + 20_000;
+    // (match the value, not the echoed command line)
+    while (!/SECRET-IS-s3cr3t/.test(seen.text) && Date.now() < until) {
+      sh.write('echo SECRET-IS-$TLSECRET\r');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.match(seen.text, /SECRET-IS-s3cr3t/);
+    assert.ok(sh.reattached >= 1);
+    const exited = new Promise((r) => sh.onExit(r));
+    sh.kill();
+    await exited;
+    // closing the client never kills the session
+    const has = spawnSync('tmux', ['-L', SOCKET, 'has-session', '-t', h.session]);
+    assert.equal(has.status, 0, 'tmux session gone after the client closed');
+    // a new client lands in the same shell
+    const sh2 = await h.openShell({ cols: 80, rows: 24 });
+    const seen2 = record(sh2);
+    sh2.write('echo AGAIN-$TLSECRET\r');
+    await waitFor(sh2, seen2, /AGAIN-s3cr3t/);
+    sh2.kill();
+    await h.stop();
+    assert.notEqual(spawnSync('tmux', ['-L', SOCKET, 'has-session', '-t', h.session]).status, 0, 'stop() left the session');
+  } finally {
+    ReattachingShell.retryDelayMs = old;
+  }
+});
+
+test('host keys are checked even though the inventory says StrictHostKeyChecking no', { skip: skip ?? false }, async () => {
+  for (const knownHosts of [sshd.emptyKnownHosts, sshd.wrongKnownHosts]) {
+    await assert.rejects(host({ knownHosts }).start(), (e: LabHostError) => {
+      assert.equal(e.code, 'HOST_UNREACHABLE');
+      assert.match(e.message, /not trusted.*never accepted silently/);
+      return true;
+    });
+  }
+  // and the known_hosts files were not written to
+  assert.equal(fs.readFileSync(sshd.emptyKnownHosts, 'utf8'), '');
+});
+
+test('a dead or silent host is reported as HOST_UNREACHABLE, never a hang', { skip: skip ?? false }, async () => {
+  const inv = (port: number) => {
+    const f = path.join(work, `inventory-${port}`);
+    fs.writeFileSync(f, `Host lab\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n`, { mode: 0o600 });
+    return f;
+  };
+  // nothing listening
+  const closed = await freePort();
+  await assert.rejects(host({ host: 'lab', inventory: inv(closed) }).start(), (e: LabHostError) => e.code === 'HOST_UNREACHABLE' && /refused/i.test(e.message));
+  // accepts TCP, never says a word: only the timeouts can end this
+  const silent = net.createServer(() => undefined);
+  const sockets: net.Socket[] = [];
+  silent.on('connection', (s) => sockets.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (silent.address() as net.AddressInfo).port;
+    await assert.rejects(host({ host: 'lab', inventory: inv(port), connectTimeoutSec: 2 }).start(), (e: LabHostError) => e.code === 'HOST_UNREACHABLE');
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
+  // a started host whose server goes away: poll() reports it gone
+  const h = host();
+  await h.start();
+  const other = await startSshd();
+  const h2 = host({ inventory: other.inventory, knownHosts: other.knownHosts });
+  await h2.start();
+  await other.stop();
+  assert.notEqual(await h2.poll(), null);
+  assert.equal(await h.poll(), null);
+});
+
+test('inventory: `vagrant ssh-config` style hosts, and which host a user gets', () => {
+  const text = 'Host default\n  HostName 127.0.0.1\n  Port 2222\n\nHost student-01 student-02\n  User student\nHost *\n  LogLevel FATAL\n';
+  assert.deepEqual(inventoryHosts(text), ['default', 'student-01', 'student-02']);
+  assert.equal(hostForUser(['student-01', 'student-02'], '02'), 'student-02');
+  assert.equal(hostForUser(['default'], 'ada'), 'default');
+  assert.equal(hostForUser(['a', 'b'], 'ada'), undefined);
+  assert.throws(() => new SshHost({ user: 'ada', host: '-oProxyCommand=x', inventory: 'x', knownHosts: 'y' }), /bad host alias/);
+});
