@@ -29,8 +29,9 @@ export async function startBpftrace(
 ): Promise<Tracer> {
   if (!fs.existsSync(script)) throw new Error(`tracing script ${script} is missing`);
   const proc = spawnGroup('bpftrace', [...(opts.flags ?? []), script, ...args], {
-    // Up to 200 bytes per str(): URLs and probe labels fit.
-    env: { BPFTRACE_STRLEN: '200', ...process.env, ...opts.env },
+    // The default str() size (64 bytes), as a student runs it: larger sizes
+    // overflow the 512-byte BPF stack in scripts with several str() calls.
+    env: { ...process.env, ...opts.env },
     maxOutputBytes: opts.maxOutputBytes ?? 4 * 1024 * 1024,
   });
   const tracer: Tracer = {
