@@ -64,7 +64,10 @@ class LabPage {
     );
     const article = $('step');
     article.innerHTML = s.html; // rendered by the server from markdown with raw HTML off
-    article.prepend(h('h2', {}, `${this.step + 1}. ${s.title}`));
+    // Step files often start with their own "# Title": number it rather than repeat it.
+    const first = article.firstElementChild;
+    if (first && first.tagName === 'H1') first.textContent = `${this.step + 1}. ${first.textContent}`;
+    else article.prepend(h('h1', {}, `${this.step + 1}. ${s.title}`));
     article.dataset.step = s.id;
     $('question-slot').replaceChildren(s.question ? this.questionBox(s) : '');
     $('stepcount').textContent = `Step ${this.step + 1} of ${steps.length}`;

@@ -135,7 +135,7 @@ export class LocalHost implements LabHost {
     const shellArgv = ['bash', '--rcfile', this.rcfile, '-i'];
     const bin = path.join(INSTALL_ROOT, 'bin');
     const env = childEnv({ TERM: 'xterm-256color', LANG: process.env.LANG || 'C.UTF-8' });
-    const shellEnv = [`PATH=${bin}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`, `TRACELAB_WORKSPACE=${this.workspace}`];
+    const shellEnv = [`PATH=${bin}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`, `TRACELAB_WORKSPACE=${this.workspace}`, `TRACELAB_LABS=${this.opts.labsDir}`];
     // A spectator attaches to the existing session only, and ignore-size keeps its
     // window size from shrinking the student's screen.
     const args = size.spectate
@@ -180,7 +180,8 @@ export class LocalHost implements LabHost {
     const [cmd, ...args] = argv[0] === 'tracelab' ? [process.execPath, path.join(INSTALL_ROOT, 'bin', 'tracelab'), ...argv.slice(1)] : argv;
     const max = opts.maxOutputBytes ?? 1024 * 1024;
     return new Promise((resolve) => {
-      const env = childEnv({ PATH: `${path.join(INSTALL_ROOT, 'bin')}:${process.env.PATH || '/usr/bin:/bin'}`, TRACELAB_WORKSPACE: this.workspace, ...(opts.env || {}) });
+      // TRACELAB_LABS: the labs this portal serves, so `tracelab check` judges against the same ones.
+      const env = childEnv({ PATH: `${path.join(INSTALL_ROOT, 'bin')}:${process.env.PATH || '/usr/bin:/bin'}`, TRACELAB_WORKSPACE: this.workspace, TRACELAB_LABS: this.opts.labsDir, ...(opts.env || {}) });
       // detached: the command leads its own process group, so a timeout kills everything it started.
       const child = spawn(cmd, args, { cwd: opts.cwd ?? this.workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       const out = { stdout: [] as Buffer[], stderr: [] as Buffer[], n: { stdout: 0, stderr: 0 }, cut: { stdout: false, stderr: false } };
@@ -226,7 +227,7 @@ function shellRc(): string {
   return `# Written by tracelab (portal/hosts/local.ts).
 [ -f ~/.bashrc ] && . ~/.bashrc
 # tmux -e sets these for the session; re-export so ~/.bashrc cannot drop them.
-export TRACELAB_WORKSPACE PATH
+export TRACELAB_WORKSPACE TRACELAB_LABS PATH
 PS1='\\[\\e[1;36m\\]tracelab\\[\\e[0m\\] \\[\\e[1;34m\\]\\W\\[\\e[0m\\]\\$ '
 `;
 }

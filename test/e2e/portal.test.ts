@@ -116,7 +116,7 @@ test('log in with the printed token, see the lab list, open a lab', async () => 
   assert.deepEqual(await page.locator('a.card').evaluateAll((els) => els.map((e) => e.getAttribute('data-lab'))), ['00-hello', '01-second']);
   if (shots) await page.screenshot({ path: path.join(shots, 'lab-list.png') });
   await page.click('a.card[data-lab="00-hello"]');
-  await page.waitForSelector('#step h2');
+  await page.waitForSelector('#step h1');
   assert.equal(await page.locator('#title').innerText(), 'Hello, terminal');
   assert.equal(await page.locator('#track').innerText(), 'linux');
   // Track blocks: the Linux ones show, the illumos ones are not in the page at all.

@@ -154,6 +154,44 @@ test('terminal: a reconnect re-attaches to the same shell (tmux)', async () => {
   }
 });
 
+test('terminal: a 1 MB paste reaches the shell whole, and the portal keeps answering meanwhile', async () => {
+  const t = new TermClient(wsUrl, { Origin: origin(), cookie });
+  try {
+    await t.until(() => t.controls.some((c) => c.state === 'attached'), 'attached');
+    t.type('stty -echo; wc -l\r');
+    await new Promise((r) => setTimeout(r, 300));
+    const line = 'x'.repeat(99) + '\r';
+    const paste = line.repeat(10000); // 1,000,000 bytes, sent as the client does: 16 KB frames
+    for (let i = 0; i < paste.length; i += 16384) t.type(paste.slice(i, i + 16384));
+    const f0 = Date.now();
+    const res = await fetch(base + 'api/labs', { headers: { cookie } });
+    const fetchMs = Date.now() - f0;
+    assert.equal(res.status, 200);
+    t.type('\x04');
+    await t.until(() => /[^0-9]10000\r\n/.test(t.text), 'wc -l counting 10000 lines', 30000);
+    console.log(`# 1 MB paste: an API request during it took ${fetchMs} ms`);
+    t.type('stty echo\r');
+  } finally {
+    await t.close();
+  }
+});
+
+test('terminal: when the shell exits the client is told, and the next connection gets a new shell', async () => {
+  const t = new TermClient(wsUrl, { Origin: origin(), cookie });
+  await t.until(() => t.controls.some((c) => c.state === 'attached'), 'attached');
+  t.type('exit\r');
+  await t.until(() => t.controls.some((c) => c.t === 'exit') && t.closed !== null, 'exit + close');
+  assert.equal(t.closed!.code, 1000);
+  const u = new TermClient(wsUrl, { Origin: origin(), cookie });
+  try {
+    await u.until(() => /tracelab/.test(u.text), 'a fresh prompt');
+    u.type('echo fresh-$((2*4)) ${TL_MARK:-unset}\r');
+    await u.until(() => /fresh-8 unset/.test(u.text), 'a new shell');
+  } finally {
+    await u.close();
+  }
+});
+
 test('check: runs `tracelab check` on the host, stores and returns what it said', async () => {
   const res = await fetch(base + 'api/labs/00-hello/check', { method: 'POST', headers: { cookie, 'Content-Type': 'application/json', Origin: origin() }, body: '{}' });
   assert.equal(res.status, 200);
