@@ -57,6 +57,8 @@ export interface SshHostOptions {
   serverAliveSec?: number;
   /** The ssh binary. Default "ssh". */
   sshBinary?: string;
+  /** Milliseconds for start()'s one round trip, which may copy a workspace. Default 120000. */
+  startTimeoutMs?: number;
 }
 
 const USER_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
@@ -141,6 +143,7 @@ export class SshHost implements LabHost {
       connectTimeoutSec: 10,
       serverAliveSec: 5,
       sshBinary: 'ssh',
+      startTimeoutMs: 120_000,
       ...opts,
     };
     this.workspace = this.o.workspace;
@@ -220,7 +223,7 @@ export class SshHost implements LabHost {
 
   /** A failed connection as a typed error; null when the remote side answered. */
   private connectionError(r: ExecResult): LabHostError | null {
-    if (r.timedOut) return new LabHostError('HOST_UNREACHABLE', `${this.o.host} did not answer within ${this.o.connectTimeoutSec}s (connect) / the call's time limit`);
+    if (r.timedOut) return new LabHostError('HOST_UNREACHABLE', `${this.o.host} did not finish in time (connect timeout ${this.o.connectTimeoutSec}s, keepalive ${this.o.serverAliveSec}s x 3)`);
     if (r.code === 127 && /ssh: /.test(r.stderr) && !r.stdout) return new LabHostError('HOST_INTERNAL', r.stderr.trim());
     if (r.code !== 255) return null;
     const c = classifySshFailure(r.stderr, this.o.host, this.o.knownHosts);
@@ -244,7 +247,8 @@ export class SshHost implements LabHost {
       `[ -d ${ws} ] || { echo "TL_NOWS"; exit 5; }`,
       `cd ${ws} && echo "TL_WS $(pwd)"`,
     ].join('\n');
-    const r = await this.runRemote(script, this.quickTimeoutMs);
+    // ConnectTimeout bounds a dead host; this bounds a slow copy on a live one.
+    const r = await this.runRemote(script, this.o.startTimeoutMs);
     const ce = this.connectionError(r);
     if (ce) throw ce;
     const missing = /TL_MISSING (\S+)/.exec(r.stdout);

@@ -26,7 +26,7 @@ function host(over: Partial<ConstructorParameters<typeof SshHost>[0]> = {}): Ssh
     inventory: sshd.inventory,
     knownHosts: sshd.knownHosts,
     workspace: path.join(work, 'ws'),
-    labsSource: path.join(ROOT, 'labs'),
+    labsSource: path.join(work, 'labs-src'),
     stateDir: path.join(work, 'state'),
     tmuxSocket: SOCKET,
     remotePath: [path.join(work, 'bin')],
@@ -65,6 +65,9 @@ before(async () => {
   if (skip) return;
   sshd = await startSshd();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-sshhost-'));
+  // What start() copies into a new workspace (one lab keeps the copy small).
+  fs.mkdirSync(path.join(work, 'labs-src'));
+  fs.cpSync(path.join(ROOT, 'labs', '01-bug-hunt'), path.join(work, 'labs-src', '01-bug-hunt'), { recursive: true });
   // `tracelab` on the remote PATH, as on a lab host.
   fs.mkdirSync(path.join(work, 'bin'));
   fs.writeFileSync(path.join(work, 'bin', 'tracelab'), `#!/bin/sh\nexec ${shq(process.execPath)} ${shq(path.join(ROOT, 'bin', 'tracelab'))} "$@"\n`, { mode: 0o755 });
@@ -112,8 +115,10 @@ test('exec timeout resolves timedOut and kills the command tree on the host', { 
   const h = host();
   await h.start();
   const pidFile = path.join(work, 'sleeper.pid');
-  const r = await h.exec(['bash', '-c', `sleep 300 & echo $! > ${shq(pidFile)}; wait`], { timeoutMs: 1500 });
+  const r = await h.exec(['bash', '-c', `sleep 300 & echo $! > ${shq(pidFile)}; wait`], { timeoutMs: 10_000 });
   assert.equal(r.timedOut, true);
+  // (10 s is ample for ssh to connect and start it; if not, say so rather than ENOENT)
+  assert.ok(fs.existsSync(pidFile), 'the remote command had not started when the timeout fired');
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
   let alive = true;
   for (let i = 0; i < 100 && alive; i++) {
