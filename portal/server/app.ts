@@ -16,6 +16,7 @@ import { Hosts } from './hosts';
 import { apiRouter } from './api';
 import { createTerminalGateway, TerminalGateway } from './terminal';
 import { toErrorBody } from './errors';
+import { createClassMode, ClassMode } from '../class';
 
 export const PUBLIC_DIR = path.join(INSTALL_ROOT, 'portal', 'public');
 
@@ -26,6 +27,8 @@ export interface App {
   auth: Auth;
   hosts: Hosts;
   terminal: TerminalGateway;
+  /** Class mode: join links, route-table authorization, dashboard, spectate (portal/class). */
+  classMode: ClassMode;
   /** A fresh one-time login token for the local learner. */
   issueLoginToken(user?: string): string;
   /** Listen on config.port/host (0 = a free port); resolves the base URL. */
@@ -42,6 +45,7 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
   const store = openStore(config.dataDir);
   const auth = new Auth(store);
   const hosts = new Hosts(config, store);
+  const classMode = createClassMode(config, store, auth, hosts, log);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -52,6 +56,7 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
   });
 
   // Login: the one route that works without a cookie. The token leaves the URL at once.
+  app.get('/', classMode.login);
   app.get('/', (req, res, next) => {
     if (req.query.token === undefined) return next();
     const user = auth.redeemToken(req.query.token);
@@ -78,17 +83,20 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     next();
   });
 
+  app.use(classMode.authorize);
   app.use('/api', express.json({ limit: '4kb' }));
   app.post('/api/logout', (req, res) => {
     auth.endSession(req);
     res.setHeader('Set-Cookie', sessionCookie('', 0));
     res.json({ ok: true });
   });
+  app.use('/api/class', classMode.router);
   app.use('/api', apiRouter(config, store, hosts));
 
   const html = (file: string) => (_req: Request, res: Response) => res.sendFile(path.join(PUBLIC_DIR, file), { headers: { 'Cache-Control': 'no-store' } });
   app.get('/', html('index.html'));
   app.get('/labs/:lab', html('lab.html'));
+  app.get('/class', classMode.page);
   app.use('/static', express.static(PUBLIC_DIR, { index: false, fallthrough: false }));
 
   app.use((req, res) => res.status(404).json({ error: { code: 'NOT_FOUND', message: `nothing at ${req.path.slice(0, 100)}` } }));
@@ -106,7 +114,7 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
 
   const server = http.createServer(app);
   const terminal = createTerminalGateway(auth, hosts, log);
-  server.on('upgrade', (req, socket, head) => terminal.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => classMode.handleUpgrade(req, socket, head) || terminal.handleUpgrade(req, socket, head));
   // Short keep-alive so close() is not held up by idle browser connections.
   server.keepAliveTimeout = 5000;
 
@@ -117,6 +125,7 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     auth,
     hosts,
     terminal,
+    classMode,
     issueLoginToken: (user = 'self') => auth.issueToken(user),
     listen: () =>
       new Promise((resolve, reject) => {
@@ -131,6 +140,7 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     close: () =>
       new Promise((resolve) => {
         terminal.closeAll();
+        classMode.close();
         server.close(() => {
           store.close();
           resolve();

@@ -1,0 +1,395 @@
+/**
+ * Class mode in the portal: join-link login, the one authorization middleware
+ * (driven by the route table in routes.ts), the class API under /api/class, the
+ * dashboard page, the spectate WebSocket, host status tracking and the live bus.
+ *
+ * buildApp (portal/server/app.ts) wires it in with one line per hook. With no
+ * class in the store all of this is idle: `self`, the local learner, reaches
+ * every `self` route as before and no instructor route.
+ */
+import express, { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
+import * as path from 'path';
+import { WebSocketServer } from 'ws';
+import { INSTALL_ROOT, listLabs } from '../../src/labs';
+import type { Config } from '../../src/config';
+import type { Store, StoredCheck } from '../store';
+import { Auth, originAllowed, sessionCookie } from '../server/auth';
+import type { Hosts } from '../server/hosts';
+import { clampSize, MAX_INPUT_FRAME } from '../shared/protocol';
+import { ClassService } from './service';
+import { ClassStore, UserRow } from './store';
+import { Caller, decide, match } from './routes';
+import { Cell, ClassBus, ClassEventMsg, HostState, streamSse } from './events';
+import { SpectateSession } from './spectate';
+
+const POLL_MS = 5000;
+const ATTACH_PARALLEL = 4;
+const DASHBOARD = path.join(INSTALL_ROOT, 'portal', 'public', 'dashboard.html');
+
+export interface HostStatus {
+  state: HostState;
+  percent: number;
+  message: string;
+}
+
+/** A grid cell from a lab's last check (or its absence). */
+export function cellOf(check: Pick<StoredCheck, 'passed' | 'result' | 'error' | 'createdAt'> | null, opened: boolean): Cell {
+  if (!check) return { state: opened ? 'in progress' : 'not started', message: '', checkedAt: null };
+  const r = check.result as { steps?: { passed: boolean; message: string }[] } | null;
+  let message: string;
+  if (check.error) message = check.error.message.split('\n')[0];
+  else if (r && Array.isArray(r.steps)) {
+    const bad = r.steps.find((s) => !s.passed);
+    message = bad ? bad.message : (r.steps[r.steps.length - 1]?.message ?? 'passed');
+  } else message = check.passed ? 'passed' : 'failed';
+  return { state: check.passed ? 'passed' : 'failed', message: String(message).slice(0, 300), checkedAt: check.createdAt };
+}
+
+export function csvField(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  // A spreadsheet would run a cell starting with = + - @ as a formula.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export class ClassMode {
+  readonly service: ClassService;
+  readonly cs: ClassStore;
+  readonly bus = new ClassBus();
+  readonly router: express.Router;
+  private readonly status = new Map<string, HostStatus>();
+  private readonly checking = new Set<string>();
+  private readonly takeovers = new Map<string, string>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_FRAME * 4 });
+  private readonly sockets = new Set<import('ws').WebSocket>();
+  private readonly poller: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly auth: Auth,
+    private readonly hosts: Hosts,
+    private readonly log: (m: string) => void,
+  ) {
+    this.service = new ClassService(config, store);
+    this.cs = this.service.cs;
+    hosts.backendOf = (user) => this.service.backendOf(user);
+    this.router = this.makeRouter();
+    this.poller = setInterval(() => void this.poll(), POLL_MS);
+    this.poller.unref();
+    void this.reattachAll();
+  }
+
+  // --- who is asking ------------------------------------------------------------
+
+  caller(user: string | null): Caller {
+    if (!user) return null;
+    const u = this.cs.user(user);
+    if (u) return { id: u.id, role: u.role, class: u.class };
+    return { id: user, role: 'self', class: null };
+  }
+
+  private studentOf = (id: string): UserRow | null => this.cs.user(id);
+
+  // --- express hooks --------------------------------------------------------------
+
+  /** GET /?token=: a class join link. Not ours → next() (the local learner's token). */
+  login = (req: Request, res: Response, next: NextFunction): void => {
+    if (typeof req.query.token !== 'string') return next();
+    const user = this.cs.redeemJoinToken(req.query.token);
+    if (!user) return next();
+    res.setHeader('Set-Cookie', sessionCookie(this.auth.newSession(user)));
+    const u = this.cs.user(user);
+    res.redirect(302, u && u.role === 'instructor' ? '/class' : '/');
+  };
+
+  /** The one authorization check for HTTP (after the session middleware set res.locals.user). */
+  authorize = (req: Request, res: Response, next: NextFunction): void => {
+    const m = match(req.method, req.path);
+    if (!m) return next(); // not a route: the 404 handlers answer
+    const caller = this.caller((res.locals.user as string) ?? null);
+    const d = decide(m.route, m.params, caller, this.studentOf);
+    if (!d.ok) {
+      if (req.path.startsWith('/api/')) {
+        res.status(d.status).json({ error: { code: d.code, message: d.message } });
+      } else {
+        res.status(d.status).type('text/plain').send(`${d.code}: ${d.message}\n`);
+      }
+      return;
+    }
+    if (caller && caller.role === 'student') this.observe(m.route.path, req, res, caller);
+    next();
+  };
+
+  /** Student activity the dashboard shows: a lab opened, a check started and finished. */
+  private observe(route: string, req: Request, res: Response, caller: NonNullable<Caller>): void {
+    const lab = req.params?.lab ?? decodeURIComponent(req.path.split('/')[3] || '');
+    if (route === '/api/labs/:lab' && req.method === 'GET') {
+      res.on('finish', () => {
+        if (res.statusCode !== 200 || this.cs.openedLabs(caller.id).has(lab)) return;
+        this.cs.addEvent({ user: caller.id, kind: 'opened', lab });
+        this.publishCell(caller, lab);
+      });
+    }
+    if (route === '/api/labs/:lab/check' && req.method === 'POST') {
+      const key = `${caller.id}\0${lab}`;
+      this.checking.add(key);
+      this.publishCell(caller, lab);
+      res.on('close', () => {
+        this.checking.delete(key);
+        this.publishCell(caller, lab);
+      });
+    }
+  }
+
+  private cell(user: string, lab: string, opened?: Set<string>): Cell {
+    const c = cellOf(this.store.lastCheck(user, lab), (opened ?? this.cs.openedLabs(user)).has(lab));
+    if (this.checking.has(`${user}\0${lab}`)) c.checking = true;
+    return c;
+  }
+
+  private publishCell(caller: NonNullable<Caller>, lab: string): void {
+    this.bus.publish({ type: 'check', class: caller.class!, user: caller.id, lab, cell: this.cell(caller.id, lab) });
+  }
+
+  /** GET /class: the dashboard page (the route table lets instructors only this far). */
+  page = (_req: Request, res: Response): void => {
+    res.sendFile(DASHBOARD, { headers: { 'Cache-Control': 'no-store' } });
+  };
+
+  // --- the API ----------------------------------------------------------------------
+
+  grid(className: string) {
+    const labs = listLabs(this.config.labsDir).map((l) => ({ id: l.id, title: l.title }));
+    const checks = new Map(this.cs.lastChecks(className).map((c) => [`${c.user}\0${c.lab}`, c]));
+    const students = this.cs.users(className, 'student').map((s) => {
+      const opened = this.cs.openedLabs(s.id);
+      const cells: Record<string, Cell> = {};
+      for (const l of labs) {
+        const c = cellOf(checks.get(`${s.id}\0${l.id}`) ?? null, opened.has(l.id));
+        if (this.checking.has(`${s.id}\0${l.id}`)) c.checking = true;
+        cells[l.id] = c;
+      }
+      return { id: s.id, name: s.name, email: s.email, host: this.hostStatus(s.id), takeover: this.takeovers.get(s.id) ?? null, cells };
+    });
+    return { class: className, labs, students };
+  }
+
+  private hostStatus(user: string): HostStatus {
+    const s = this.status.get(user);
+    if (s) return s;
+    return this.store.loadHost(user) ? { state: 'starting', percent: 0, message: 're-attaching' } : { state: 'not started', percent: 0, message: 'not provisioned yet' };
+  }
+
+  private setStatus(cls: string, user: string, s: HostStatus): void {
+    const old = this.status.get(user);
+    if (old && old.state === s.state && old.percent === s.percent && old.message === s.message) return;
+    this.status.set(user, s);
+    this.bus.publish({ type: 'host', class: cls, user, ...s });
+  }
+
+  private makeRouter(): express.Router {
+    const r = express.Router();
+    const me = (res: Response) => this.caller(res.locals.user as string)!;
+    const wrap = (h: (req: Request, res: Response) => Promise<unknown> | unknown) => (req: Request, res: Response, next: NextFunction) => {
+      Promise.resolve().then(() => h(req, res)).catch(next);
+    };
+
+    r.get('/me', (_req, res) => {
+      const c = me(res);
+      const u = this.cs.user(c.id);
+      res.json({ id: c.id, role: c.role, class: c.class, name: u ? u.name : c.id, takeover: this.takeovers.has(c.id) ? { by: this.takeovers.get(c.id) } : null });
+    });
+
+    r.get('/me/events', (_req, res) => {
+      const c = me(res);
+      streamSse(res, this.bus, (e) => e.user === c.id && (e.type === 'takeover' || e.type === 'reset'), { takeover: this.takeovers.has(c.id) ? { by: this.takeovers.get(c.id) } : null });
+    });
+
+    r.get('/students/:student/results', (req, res) => {
+      const id = req.params.student;
+      const labs = listLabs(this.config.labsDir);
+      res.json({ student: id, labs: labs.map((l) => ({ lab: l.id, ...this.cell(id, l.id) })) });
+    });
+
+    r.get('/students/:student/results/:lab', (req, res) => {
+      const c = this.store.lastCheck(req.params.student, req.params.lab);
+      res.json(c ? { lab: c.lab, passed: c.passed, exitCode: c.exitCode, checkedAt: c.createdAt, result: c.result, error: c.error } : null);
+    });
+
+    r.get('/grid', (_req, res) => res.json(this.grid(me(res).class!)));
+
+    r.get('/events', (_req, res) => {
+      const cls = me(res).class!;
+      streamSse(res, this.bus, (e) => e.class === cls);
+    });
+
+    r.get('/export.csv', (_req, res) => {
+      const g = this.grid(me(res).class!);
+      const head = ['id', 'name', 'email', 'host', ...g.labs.flatMap((l) => [l.id, `${l.id} message`, `${l.id} checked at`])];
+      const rows = g.students.map((s) => [s.id, s.name, s.email, s.host.state, ...g.labs.flatMap((l) => {
+        const c = s.cells[l.id];
+        return [c.state, c.message, c.checkedAt ? new Date(c.checkedAt).toISOString() : ''];
+      })]);
+      res.set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${g.class}-progress.csv"`, 'Cache-Control': 'no-store' });
+      res.send([head, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n');
+    });
+
+    r.post('/students/:student/reset', wrap(async (req, res) => {
+      const id = req.params.student;
+      if (!req.body || req.body.confirm !== id) {
+        res.status(400).json({ error: { code: 'CONFIRM_REQUIRED', message: `resetting archives ${id}'s workspace and starts a fresh one: send {"confirm": "${id}"} to do it` } });
+        return;
+      }
+      const cls = me(res).class!;
+      const host = this.hosts.peek(id) ?? this.service.hostOf(id);
+      this.hosts.forget(id);
+      const archive = await this.service.reset(id, me(res).id, (p) => this.setStatus(cls, id, { state: p.state === 'failed' ? 'dead' : p.state, percent: p.percent, message: p.message }), host);
+      // Drop opened-lab activity? No: the grid shows what the student did; checks after the reset are newer.
+      this.bus.publish({ type: 'reset', class: cls, user: id, archive });
+      res.json({ ok: true, archive });
+    }));
+
+    r.post('/students/:student/link', (req, res) => {
+      const token = this.cs.issueJoinToken(req.params.student);
+      res.json({ url: `${req.protocol}://${req.headers.host}/?token=${token}` });
+    });
+
+    r.use((_req, res) => res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such class API route' } }));
+    return r;
+  }
+
+  // --- hosts: re-attach after a restart, poll, progress -------------------------------
+
+  /** Re-attach every class host that has saved state (a portal restart), a few at a time. */
+  private async reattachAll(): Promise<void> {
+    const todo: { cls: string; user: string }[] = [];
+    for (const c of this.cs.classes()) for (const s of this.cs.users(c.name, 'student')) if (this.store.loadHost(s.id)) todo.push({ cls: c.name, user: s.id });
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length && !this.closed) {
+        const t = todo[next++];
+        await this.attach(t.cls, t.user);
+      }
+    };
+    await Promise.all(Array.from({ length: ATTACH_PARALLEL }, worker));
+  }
+
+  private async attach(cls: string, user: string): Promise<void> {
+    this.setStatus(cls, user, { state: 'starting', percent: 0, message: 're-attaching' });
+    const ready = this.hosts.get(user);
+    const host = this.hosts.peek(user);
+    if (host) {
+      void (async () => {
+        try {
+          for await (const p of host.progress()) {
+            if (this.status.get(user)?.state !== 'starting') break;
+            this.setStatus(cls, user, { state: 'starting', percent: p.percent, message: p.message });
+          }
+        } catch {
+          // best effort
+        }
+      })();
+    }
+    try {
+      await ready;
+      this.setStatus(cls, user, { state: 'running', percent: 100, message: 'running' });
+    } catch (e) {
+      this.setStatus(cls, user, { state: 'dead', percent: 100, message: (e as Error).message });
+    }
+  }
+
+  private async poll(): Promise<void> {
+    for (const c of this.cs.classes()) {
+      for (const s of this.cs.users(c.name, 'student')) {
+        const host = this.hosts.peek(s.id);
+        if (!host) continue;
+        const cur = this.status.get(s.id);
+        if (cur && cur.state === 'starting') continue;
+        let code: number | null;
+        try {
+          code = await host.poll();
+        } catch (e) {
+          code = -1;
+        }
+        if (code === null) this.setStatus(c.name, s.id, { state: 'running', percent: 100, message: 'running' });
+        else this.setStatus(c.name, s.id, { state: 'dead', percent: 100, message: `host gone (poll: ${code})` });
+      }
+    }
+  }
+
+  // --- spectate ------------------------------------------------------------------------
+
+  /** Handle the upgrade if it is a class WebSocket; false = not ours (the terminal gateway's). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url || '/', 'http://x');
+    if (!url.pathname.startsWith('/api/class/')) return false;
+    const refuse = (status: number, why: string) => {
+      const body = `${why}\n`;
+      socket.write(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Tracelab-Refused: ${why.replace(/[^\x20-\x7e]/g, '?')}\r\n\r\n${body}`);
+      socket.destroy();
+    };
+    const m = match('WS', url.pathname);
+    if (!m) {
+      refuse(404, `NOT_FOUND: no WebSocket at ${url.pathname.slice(0, 100)}`);
+      return true;
+    }
+    const caller = this.caller(this.auth.userOf(req));
+    const d = decide(m.route, m.params, caller, this.studentOf);
+    if (!d.ok) {
+      refuse(d.status, `${d.code}: ${d.message}`);
+      return true;
+    }
+    const origin = originAllowed(req);
+    if (!origin.ok) {
+      refuse(403, `ORIGIN_REJECTED: ${origin.why}`);
+      return true;
+    }
+    const student = m.params.student;
+    const size = clampSize(Number(url.searchParams.get('cols')), Number(url.searchParams.get('rows')));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      ws.on('close', () => this.sockets.delete(ws));
+      this.spectate(ws, student, caller!, size).catch((e) => {
+        if (ws.readyState === ws.OPEN) {
+          ws.send(JSON.stringify({ t: 'error', code: e.code || 'INTERNAL', message: e.message || String(e) }));
+          ws.close(1011, 'cannot spectate');
+        }
+      });
+    });
+    return true;
+  }
+
+  private async spectate(ws: import('ws').WebSocket, student: string, caller: NonNullable<Caller>, size: { cols: number; rows: number }): Promise<void> {
+    ws.send(JSON.stringify({ t: 'status', state: 'starting' }));
+    const host = await this.hosts.get(student);
+    const shell = await host.openShell({ ...size, spectate: true });
+    if (ws.readyState !== ws.OPEN) return shell.kill();
+    ws.send(JSON.stringify({ t: 'status', state: 'attached', track: host.track }));
+    const cls = caller.class!;
+    new SpectateSession(ws, shell, {
+      onControl: (active) => {
+        if (active) this.takeovers.set(student, caller.id);
+        else this.takeovers.delete(student);
+        this.cs.addEvent({ user: student, kind: active ? 'takeover' : 'release', by: caller.id });
+        this.bus.publish({ type: 'takeover', class: cls, user: student, active, by: caller.id });
+      },
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.poller);
+    for (const ws of this.sockets) ws.close(1001, 'portal shutting down');
+    this.wss.close();
+  }
+}
+
+export function createClassMode(config: Config, store: Store, auth: Auth, hosts: Hosts, log: (m: string) => void): ClassMode {
+  return new ClassMode(config, store, auth, hosts, log);
+}
+
+export type { ClassEventMsg };
