@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as path from 'path';
 import { CheckEnvironmentError } from './types';
+import type { Containment } from './limits';
 
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const KILL_GRACE_MS = 2000;
@@ -19,6 +21,8 @@ export interface BoundedOptions {
   /** Cap per stream; the rest is dropped and `truncated` set. Default 1 MB. */
   maxOutputBytes?: number;
   input?: string;
+  /** Runs the student's code: contain it (limits.ts). Default: decided by isStudentCode(). */
+  untrusted?: boolean;
 }
 
 export interface BoundedResult {
@@ -81,10 +85,45 @@ function groupAlive(pid: number): boolean {
   }
 }
 
-function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string }): ChildProcess {
-  const child = spawn(cmd, args, {
+/** The running check's containment (run.ts sets it); null outside a check. */
+let containment: Containment | null = null;
+
+export function setContainment(c: Containment | null): void {
+  containment = c;
+}
+
+/**
+ * Is this the student's code? Lab checkers start the app with node from the judged
+ * directory (cwd inside it, or a script path inside it); that is the rule, so checkers
+ * need not say it. Tracers, gcore, lldb are started otherwise and stay uncontained.
+ * A checker can force either way with `untrusted`.
+ */
+export function isStudentCode(cmd: string, args: string[], cwd: string | undefined, dir: string): boolean {
+  const base = path.basename(cmd);
+  if (cmd !== process.execPath && base !== 'node' && base !== 'nodejs') return false;
+  const inside = (p: string) => {
+    const r = path.relative(dir, p);
+    return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+  };
+  const from = cwd ? path.resolve(cwd) : process.cwd();
+  if (cwd && inside(from)) return true;
+  return args.some((a) => !a.startsWith('-') && inside(path.resolve(from, a)));
+}
+
+type StartOpts = { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; untrusted?: boolean };
+
+function start(cmd: string, args: string[], opts: StartOpts): ChildProcess & { contained?: boolean } {
+  const c = containment;
+  const contain = !!c && (opts.untrusted ?? isStudentCode(cmd, args, opts.cwd, c.dir));
+  let env = opts.env ?? process.env;
+  if (contain) {
+    const w = c!.wrap(cmd, args);
+    [cmd, args] = [w.cmd, w.args];
+    env = { ...env, ...w.env };
+  }
+  const child: ChildProcess & { contained?: boolean } = spawn(cmd, args, {
     cwd: opts.cwd,
-    env: opts.env ?? process.env,
+    env,
     // A new process group (setsid): the group id is the child's pid, so one kill reaches
     // every process it forks, however deep.
     detached: true,
@@ -94,14 +133,20 @@ function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.P
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input);
   }
+  child.contained = contain;
   return child;
+}
+
+/** After a contained process ends: let the containment read the limits its output shows. */
+function noteExit(child: { contained?: boolean }, output: () => string): void {
+  if (child.contained && containment) containment.exitStatus(output());
 }
 
 /** Start a long-running process (an app under test, a tracer) in its own process group. */
 export function spawnGroup(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; maxOutputBytes?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; maxOutputBytes?: number; untrusted?: boolean } = {},
 ): Spawned {
   const child = start(cmd, args, opts);
   const cap = new Capture(opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT);
@@ -114,7 +159,10 @@ export function spawnGroup(
       cap.push(Buffer.from(`${cmd}: ${e.message}\n`));
       resolve({ code: 127, signal: null });
     });
-    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('exit', (code, signal) => {
+      noteExit(child, () => cap.text());
+      resolve({ code, signal });
+    });
   });
   const pid = child.pid ?? -1;
   const s: Spawned = {
@@ -170,6 +218,7 @@ export async function runBounded(cmd: string, args: string[], opts: BoundedOptio
     // 'close' waits for the pipes too, so the output is complete.
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      noteExit(child, () => err.text() + out.text());
       resolve({ code, signal });
     });
   });
@@ -184,9 +233,13 @@ export async function runBounded(cmd: string, args: string[], opts: BoundedOptio
   };
 }
 
-/** Stop every process started through this module (the CLI calls this on exit and signals). */
+/**
+ * Stop every process started through this module (the CLI calls this on exit and
+ * signals), and everything the student's code started, even outside its group.
+ */
 export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((s) => s.stop()));
+  containment?.end();
 }
 
 /** Resolve when `test(output)` holds; reject with a clear message on timeout or early exit. */

@@ -11,7 +11,8 @@ import * as path from 'path';
 import { getLab, INSTALL_ROOT, DEFAULT_LABS_ROOT } from '../labs';
 import type { Track } from '../../portal/hosts/types';
 import { CheckEnvironmentError, type CheckContext, type CheckResult, type LabChecker } from './types';
-import { stopAll } from './proc';
+import { stopAll, setContainment } from './proc';
+import { Containment, type LimitEvent } from './limits';
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 120_000;
 
@@ -72,12 +73,17 @@ export async function runCheck(labId: string, opts: RunCheckOptions): Promise<Ch
     log: opts.log ?? (() => {}),
   };
   let timer: NodeJS.Timeout | undefined;
+  // Everything of the student's code this check starts is contained (limits.ts).
+  const containment = new Containment(dir);
+  setContainment(containment);
+  let result: CheckResult;
+  let events: LimitEvent[] = [];
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CheckTimeout(timeoutMs)), timeoutMs);
     });
     const r = await Promise.race([mod.check(ctx), timeout]);
-    return {
+    result = {
       lab: lab.id,
       track: opts.track,
       passed: r.steps.length > 0 && r.steps.every((s) => s.passed) && r.passed !== false,
@@ -92,18 +98,34 @@ export async function runCheck(labId: string, opts: RunCheckOptions): Promise<Ch
       e instanceof CheckTimeout
         ? `the check did not finish within ${Math.round(timeoutMs / 1000)} s (does your app hang?); everything it started was stopped`
         : `the checker failed: ${(e as Error).message}`;
-    return {
+    result = {
       lab: lab.id,
       track: opts.track,
       passed: false,
-      steps: [{ id: firstStep, passed: false, message, }],
+      steps: [{ id: firstStep, passed: false, message }],
       durationMs: Date.now() - t0,
     };
   } finally {
     clearTimeout(timer);
     await stopAll();
+    events = containment.end();
+    setContainment(null);
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+  return withLimits(result, events);
+}
+
+/**
+ * A check during which the student's app hit a limit fails, whatever the trace showed:
+ * the extra `limits` step says which limit and that everything was stopped.
+ */
+export function withLimits(result: CheckResult, events: LimitEvent[]): CheckResult {
+  if (!events.length) return result;
+  return {
+    ...result,
+    passed: false,
+    steps: [...result.steps, { id: 'limits', passed: false, message: events.map((e) => e.message).join('; ') }],
+  };
 }
 
 class CheckTimeout extends Error {

@@ -1,0 +1,530 @@
+/**
+ * Containment of the student's code during a check.
+ *
+ * A check runs the student's app, and the student's app may fork without end, fill the
+ * disk, or start daemons that leave its process group (setsid). The process group kill
+ * in proc.ts does not reach those; this module does. One Containment per check:
+ *
+ *  - cgroup (Linux, root, /sys/fs/cgroup writable): the app's processes go into a leaf
+ *    cgroup `tracelab/<check>` with pids.max (and memory.max where the v2 memory
+ *    controller is there), and the whole leaf is killed at the end — cgroup.kill where
+ *    the kernel has it, else a kill loop over cgroup.procs that converges because
+ *    pids.max stops the leaf from growing. Both layouts are handled: pure cgroup v2 at
+ *    /sys/fs/cgroup, and the hybrid one (v1 controllers + v2 at /sys/fs/cgroup/unified,
+ *    as on this project's CI machine: pids from v1, cgroup.kill from v2).
+ *  - rlimits (always, through util-linux `prlimit`, which execs the command so its pid is
+ *    the app's): RLIMIT_FSIZE, which binds root too, so one runaway write stops at
+ *    APP_MAX_FILE_BYTES with EFBIG. RLIMIT_NPROC is not used: it does not bind root,
+ *    which is who runs checks.
+ *  - a marker in the environment (TRACELAB_CHECK=<id>) inherited by everything the app
+ *    starts: the last sweep kills any process that carries it, with or without cgroups.
+ *  - a disk watchdog: if free space on the judged directory's or the temp directory's
+ *    file system falls by more than DISK_BUDGET_BYTES during the check, or below
+ *    DISK_FLOOR_BYTES, the app is killed (many files, each under the rlimit, add up).
+ *
+ * Only the student's code is contained (see proc.ts for how it is recognised); tracers,
+ * gcore and lldb run as the checker does, so a fork bomb cannot starve them.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** Tasks (threads count: a Node process has about a dozen) the app and its children may have. */
+export const APP_PIDS_MAX = 128;
+/** Largest file the app may write (lab apps write a few MB; a 10 GB write stops here). */
+export const APP_MAX_FILE_BYTES = 256 * 1024 * 1024;
+/** Memory for the app's cgroup, where a v2 memory controller exists. */
+export const APP_MEMORY_MAX_BYTES = 2 * 1024 * 1024 * 1024;
+/**
+ * What the judged directory may grow by during a check (lab apps write a few MB; cores
+ * go to the checker's scratch dir, not here), and how many entries it may hold. Free
+ * space is not compared with its value at the start: other students' checks share the
+ * disk, and their cores would count against this one.
+ */
+export const DISK_BUDGET_BYTES = envMb('TRACELAB_LIMIT_DISK_MB', 1024);
+export const DIR_MAX_ENTRIES = 20_000;
+/** Below this much free space (judged dir's and temp file systems) the app is stopped whatever wrote it. */
+export const DISK_FLOOR_BYTES = envMb('TRACELAB_LIMIT_DISK_FLOOR_MB', 512);
+const DISK_POLL_MS = 200;
+
+function envMb(name: string, dflt: number): number {
+  const v = Number(process.env[name]);
+  return (Number.isFinite(v) && v > 0 ? v : dflt) * 1024 * 1024;
+}
+
+export const MARKER_ENV = 'TRACELAB_CHECK';
+const CGROUP_ROOT = process.env.TRACELAB_CGROUP_ROOT || '/sys/fs/cgroup';
+const BASE = 'tracelab';
+
+export type LimitKind = 'pids' | 'disk' | 'file-size' | 'memory' | 'escaped';
+
+export interface LimitEvent {
+  kind: LimitKind;
+  message: string;
+}
+
+/** One cgroup directory in one hierarchy, with what it can do. */
+interface Leaf {
+  dir: string;
+  pids: boolean;
+  kill: boolean;
+  memory: boolean;
+}
+
+/** What this machine offers, measured once per process. */
+export interface ContainmentSupport {
+  cgroup: 'v2' | 'hybrid' | null;
+  pids: boolean;
+  kill: boolean;
+  memory: boolean;
+  prlimit: string | null;
+  why: string[];
+}
+
+let support: ContainmentSupport | null = null;
+
+function readable(f: string): string | null {
+  try {
+    return fs.readFileSync(f, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function findPrlimit(): string | null {
+  for (const p of ['/usr/bin/prlimit', '/bin/prlimit']) if (fs.existsSync(p)) return p;
+  return null;
+}
+
+/** The hierarchies a check's leaf is created in (base dirs, created on demand). */
+interface Hierarchy {
+  /** Where it is mounted, and tracelab's directory in it. */
+  mount: string;
+  base: string;
+  pids: boolean;
+  kill: boolean;
+  memory: boolean;
+  v2: boolean;
+}
+
+function hierarchies(): Hierarchy[] {
+  const out: Hierarchy[] = [];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (process.platform !== 'linux' || !isRoot) return out;
+  const v2ctl = readable(path.join(CGROUP_ROOT, 'cgroup.controllers'));
+  if (v2ctl !== null) {
+    const ctl = v2ctl.trim().split(/\s+/);
+    out.push({ mount: CGROUP_ROOT, base: path.join(CGROUP_ROOT, BASE), pids: ctl.includes('pids'), memory: ctl.includes('memory'), kill: true, v2: true });
+    return out;
+  }
+  const unified = path.join(CGROUP_ROOT, 'unified');
+  if (readable(path.join(unified, 'cgroup.controllers')) !== null) out.push({ mount: unified, base: path.join(unified, BASE), pids: false, memory: false, kill: true, v2: true });
+  const v1pids = path.join(CGROUP_ROOT, 'pids');
+  if (readable(path.join(v1pids, 'cgroup.procs')) !== null) out.push({ mount: v1pids, base: path.join(v1pids, BASE), pids: true, memory: false, kill: false, v2: false });
+  return out;
+}
+
+/** Create a base dir and, on v2, let it hand pids/memory down to its leaves. */
+function prepareBase(h: { base: string; pids: boolean; memory: boolean; v2: boolean }): { pids: boolean; memory: boolean } {
+  fs.mkdirSync(h.base, { recursive: true });
+  let { pids, memory } = h;
+  if (h.v2 && (pids || memory)) {
+    const want = [pids ? '+pids' : '', memory ? '+memory' : ''].filter(Boolean).join(' ');
+    // The root's subtree_control usually has them already; the base has no processes of its own, so it may enable them.
+    for (const dir of [path.dirname(h.base), h.base]) {
+      try {
+        fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), want);
+      } catch {
+        const have = readable(path.join(dir, 'cgroup.subtree_control')) || '';
+        pids = pids && /\bpids\b/.test(have);
+        memory = memory && /\bmemory\b/.test(have);
+      }
+    }
+  }
+  return { pids, memory };
+}
+
+export function containmentSupport(): ContainmentSupport {
+  if (support) return support;
+  const why: string[] = [];
+  const hs = hierarchies();
+  let pids = false;
+  let kill = false;
+  let memory = false;
+  for (const h of hs) {
+    try {
+      const r = prepareBase(h);
+      // Prove a leaf can be made and removed before relying on it.
+      const probe = path.join(h.base, `probe-${process.pid}`);
+      fs.mkdirSync(probe);
+      const canKill = h.kill && fs.existsSync(path.join(probe, 'cgroup.kill'));
+      fs.rmdirSync(probe);
+      pids ||= r.pids;
+      memory ||= r.memory;
+      kill ||= canKill;
+    } catch (e) {
+      why.push(`${h.base}: ${(e as Error).message}`);
+    }
+  }
+  if (!hs.length) why.push(process.platform !== 'linux' ? 'not Linux' : 'not root, or no cgroup file system at ' + CGROUP_ROOT);
+  const cgroup = pids || kill ? (readable(path.join(CGROUP_ROOT, 'cgroup.controllers')) !== null ? 'v2' : 'hybrid') : null;
+  const prlimit = findPrlimit();
+  if (!prlimit) why.push('prlimit (util-linux) not found: no file-size limit');
+  support = { cgroup, pids, kill, memory, prlimit, why };
+  return support;
+}
+
+/** This process's cgroup directory in a hierarchy (from /proc/self/cgroup). */
+function ownCgroup(h: Hierarchy): string | null {
+  const lines = (readable('/proc/self/cgroup') || '').split('\n');
+  const line = h.v2 ? lines.find((l) => l.startsWith('0::')) : lines.find((l) => l.split(':')[1]?.split(',').includes('pids'));
+  if (!line) return null;
+  return path.join(h.mount, line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1));
+}
+
+function enter(dir: string, pid: number): boolean {
+  try {
+    fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids in a cgroup dir and all below it. */
+function cgroupPids(dir: string): number[] {
+  const out: number[] = [];
+  const walk = (d: string) => {
+    const procs = readable(path.join(d, 'cgroup.procs'));
+    if (procs) for (const l of procs.split('\n')) if (l.trim()) out.push(Number(l));
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name));
+  };
+  walk(dir);
+  return out;
+}
+
+function rmTree(dir: string): void {
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) rmTree(path.join(dir, e.name));
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    // still busy (a task not reaped yet): the next sweep removes it
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Kill every task in the leaves; returns how many were still alive at the end (0 = all gone). */
+function killLeaves(leaves: Leaf[]): number {
+  for (const l of leaves) if (l.kill) {
+    try {
+      fs.writeFileSync(path.join(l.dir, 'cgroup.kill'), '1');
+    } catch {
+      // no such leaf any more
+    }
+  }
+  // Without cgroup.kill (v1 only) — or while it takes effect — kill what is listed until nothing is.
+  let left = 0;
+  for (let round = 0; round < 100; round++) {
+    const pids = [...new Set(leaves.flatMap((l) => cgroupPids(l.dir)))].filter((p) => p !== process.pid);
+    left = pids.filter((p) => !isZombie(p)).length;
+    if (!left) break;
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    sleepSync(round < 10 ? 5 : 20);
+  }
+  return left;
+}
+
+function isZombie(pid: number): boolean {
+  const s = readable(`/proc/${pid}/stat`);
+  if (s === null) return true;
+  return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3) === 'Z';
+}
+
+/** Pids (not ours) whose environment carries `MARKER_ENV=id`. */
+export function markedPids(id: string): number[] {
+  const needle = Buffer.from(`\0${MARKER_ENV}=${id}\0`);
+  const first = Buffer.from(`${MARKER_ENV}=${id}\0`);
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    let env: Buffer;
+    try {
+      env = fs.readFileSync(`/proc/${d}/environ`);
+    } catch {
+      continue;
+    }
+    if (env.includes(needle) || env.subarray(0, first.length).equals(first)) out.push(Number(d));
+  }
+  return out;
+}
+
+/** Bytes allocated under `dir` (symlinks not followed), counting at most `max` entries. */
+export function dirUsage(dir: string, max = DIR_MAX_ENTRIES): { bytes: number; entries: number; capped: boolean } {
+  let bytes = 0;
+  let entries = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const d = stack.pop()!;
+    let names: string[];
+    try {
+      names = fs.readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (++entries > max) return { bytes, entries, capped: true };
+      try {
+        const st = fs.lstatSync(path.join(d, n));
+        bytes += st.blocks * 512;
+        if (st.isDirectory()) stack.push(path.join(d, n));
+      } catch {
+        // removed while we looked
+      }
+    }
+  }
+  return { bytes, entries, capped: false };
+}
+
+function freeBytes(dir: string): number | null {
+  try {
+    const s = fs.statfsSync(dir);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A check's containment. `wrap()` turns the argv of a process that runs the student's
+ * code into one that enters the leaf and the rlimits first; `end()` kills everything
+ * inside and says which limits were hit.
+ */
+export class Containment {
+  readonly id: string;
+  private leaves: Leaf[] = [];
+  /**
+   * The checker itself (and so the tracers it starts) sits in `<id>-ctl` during the
+   * check, without limits: if the checker is SIGKILLed (a portal timeout kills only its
+   * process group, and every tool it started leads its own), the next check's sweep
+   * finds its tracers there and kills them. At a normal end everyone in it goes back.
+   */
+  private ctl: { dir: string; home: string }[] = [];
+  private events: LimitEvent[] = [];
+  private watch: NodeJS.Timeout | null = null;
+  private ended = false;
+  readonly support: ContainmentSupport;
+
+  constructor(
+    /** The judged directory: the student's code lives here. */
+    readonly dir: string,
+  ) {
+    this.id = `c${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    this.support = containmentSupport();
+    sweepStale();
+    for (const h of hierarchies()) {
+      const dir = path.join(h.base, this.id);
+      try {
+        fs.mkdirSync(dir);
+      } catch {
+        continue;
+      }
+      const leaf: Leaf = { dir, pids: false, kill: fs.existsSync(path.join(dir, 'cgroup.kill')), memory: false };
+      if (fs.existsSync(path.join(dir, 'pids.max'))) {
+        try {
+          fs.writeFileSync(path.join(dir, 'pids.max'), String(APP_PIDS_MAX));
+          leaf.pids = true;
+        } catch {
+          /* no pids limit in this hierarchy */
+        }
+      }
+      if (fs.existsSync(path.join(dir, 'memory.max'))) {
+        try {
+          fs.writeFileSync(path.join(dir, 'memory.max'), String(APP_MEMORY_MAX_BYTES));
+          leaf.memory = true;
+        } catch {
+          /* no memory limit */
+        }
+        try {
+          // Without this the limit only pushes the app into swap.
+          fs.writeFileSync(path.join(dir, 'memory.swap.max'), '0');
+        } catch {
+          /* no swap accounting */
+        }
+      }
+      this.leaves.push(leaf);
+      const home = ownCgroup(h);
+      const ctl = `${dir}-ctl`;
+      if (home && fs.existsSync(home)) {
+        try {
+          fs.mkdirSync(ctl);
+          if (enter(ctl, process.pid)) this.ctl.push({ dir: ctl, home });
+          else fs.rmdirSync(ctl);
+        } catch {
+          /* the checker stays where it is */
+        }
+      }
+    }
+    this.startDiskWatch();
+  }
+
+  /** Does this containment put the student's processes in a cgroup with a process limit? */
+  get limitsProcesses(): boolean {
+    return this.leaves.some((l) => l.pids);
+  }
+
+  /** argv for a process running the student's code: join the leaf, set rlimits, then exec the command. */
+  wrap(cmd: string, args: string[]): { cmd: string; args: string[]; env: Record<string, string> } {
+    const env: Record<string, string> = { [MARKER_ENV]: this.id };
+    if (this.ended) return { cmd: '/bin/sh', args: ['-c', 'echo "tracelab: the check is over; not starting $0" >&2; exit 125', cmd], env };
+    const procs = this.leaves.map((l) => path.join(l.dir, 'cgroup.procs'));
+    const rl = this.support.prlimit ? `exec ${this.support.prlimit} --fsize=${APP_MAX_FILE_BYTES} -- "$0" "$@"` : 'exec "$0" "$@"';
+    // The shell enters the leaf itself ($$ is the shell, which then execs the command), so the
+    // app is inside before it runs a single instruction: no window in which it could fork out.
+    const join = procs.map((p, i) => `echo $$ > "$TL_CG${i}" || { echo "tracelab: cannot enter the check's cgroup" >&2; exit 125; }`).join('\n');
+    procs.forEach((p, i) => (env[`TL_CG${i}`] = p));
+    return { cmd: '/bin/sh', args: ['-c', `${join}\nunset ${procs.map((_, i) => `TL_CG${i}`).join(' ')}\n${rl}`, cmd, ...args], env };
+  }
+
+  note(kind: LimitKind, message: string): void {
+    if (!this.events.some((e) => e.kind === kind)) this.events.push({ kind, message });
+  }
+
+  /** Kill every process of the student's code now (the check goes on; the app is just gone). */
+  killApp(): void {
+    killLeaves(this.leaves);
+    for (const p of markedPids(this.id)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  private startDiskWatch(): void {
+    const base = dirUsage(this.dir);
+    const fss = [...new Set([this.dir, os.tmpdir()])];
+    this.watch = setInterval(() => {
+      const u = dirUsage(this.dir);
+      let why = '';
+      if (u.capped && !base.capped) why = `your app created more than ${DIR_MAX_ENTRIES} files in ${this.dir}`;
+      else if (u.bytes - base.bytes > DISK_BUDGET_BYTES) why = `your app wrote more than ${mb(DISK_BUDGET_BYTES)} into ${this.dir}`;
+      else {
+        for (const d of fss) {
+          const free = freeBytes(d);
+          if (free !== null && free < DISK_FLOOR_BYTES) why = `the disk holding ${d} is almost full (under ${mb(DISK_FLOOR_BYTES)} free)`;
+        }
+      }
+      if (why) {
+        this.note('disk', `${why}; it was stopped. Delete what it wrote before the next check.`);
+        this.killApp();
+      }
+    }, DISK_POLL_MS);
+    this.watch.unref();
+  }
+
+  /** A process of the student's app ended with this status: note a limit it shows. */
+  exitStatus(output: string): void {
+    if (/EFBIG|File too large/i.test(output)) {
+      this.note('file-size', `your app tried to write a file bigger than ${mb(APP_MAX_FILE_BYTES)} and was refused (EFBIG)`);
+    }
+  }
+
+  /** Kill everything of the student's code that is left, remove the leaves, and report the limits hit. */
+  end(): LimitEvent[] {
+    if (this.ended) return this.events;
+    this.ended = true;
+    if (this.watch) clearInterval(this.watch);
+    for (const l of this.leaves) {
+      if (!l.pids) continue;
+      const ev = readable(path.join(l.dir, 'pids.events')) || '';
+      const m = /max (\d+)/.exec(ev);
+      if (m && Number(m[1]) > 0) this.note('pids', `your app tried to start more than ${APP_PIDS_MAX} processes/threads (${m[1]} refused): it was stopped`);
+      const mem = readable(path.join(l.dir, 'memory.events')) || '';
+      const oom = /oom_kill (\d+)/.exec(mem);
+      if (l.memory && oom && Number(oom[1]) > 0) this.note('memory', `your app used more than ${gb(APP_MEMORY_MAX_BYTES)} of memory and was killed`);
+    }
+    // Anything alive now outlived the app's own process group: it left it (setsid, a daemon).
+    const inLeaves = [...new Set(this.leaves.flatMap((l) => cgroupPids(l.dir)))].filter((p) => !isZombie(p));
+    const marked = markedPids(this.id).filter((p) => !isZombie(p));
+    const stray = new Set([...inLeaves, ...marked]);
+    if (stray.size) this.note('escaped', `your app left ${stray.size} process(es) running after it was stopped (daemons or setsid); they were killed`);
+    killLeaves(this.leaves);
+    for (let round = 0; round < 50; round++) {
+      const left = markedPids(this.id).filter((p) => !isZombie(p));
+      if (!left.length) break;
+      for (const p of left) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      sleepSync(10);
+    }
+    for (const l of this.leaves) rmTree(l.dir);
+    for (const c of this.ctl) {
+      for (let round = 0; round < 5; round++) {
+        const pids = cgroupPids(c.dir);
+        if (!pids.length) break;
+        for (const p of pids) enter(c.home, p);
+      }
+      rmTree(c.dir);
+    }
+    return this.events;
+  }
+}
+
+/**
+ * Leaves of checks whose checker died without cleaning up (SIGKILLed by a portal
+ * timeout): kill what is in them and remove them. The checker's pid is in the name.
+ */
+export function sweepStale(): void {
+  for (const h of hierarchies()) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(h.base);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const m = /^c(\d+)-[0-9a-f]+(-ctl)?$/.exec(n);
+      if (!m) continue;
+      const owner = Number(m[1]);
+      if (owner !== process.pid && readable(`/proc/${owner}/stat`) !== null && !isZombie(owner)) continue;
+      const leaf: Leaf = { dir: path.join(h.base, n), pids: false, kill: fs.existsSync(path.join(h.base, n, 'cgroup.kill')), memory: false };
+      if (owner === process.pid) continue;
+      killLeaves([leaf]);
+      rmTree(leaf.dir);
+    }
+  }
+}
+
+function gb(n: number): string {
+  return `${(n / 1024 ** 3).toFixed(n % 1024 ** 3 ? 1 : 0)} GB`;
+}
+function mb(n: number): string {
+  return `${Math.round(n / 1024 ** 2)} MB`;
+}
