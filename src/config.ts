@@ -116,7 +116,7 @@ function fromFile(file: string, required: boolean): Partial_ {
 /** Build the config from defaults, env, file and flags. Throws ConfigError with a clear message. */
 export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv } = {}): Config {
   const env = opts.env ?? process.env;
-  const defaults: Config = { port: 8740, host: '127.0.0.1', dataDir: defaultDataDir(env), labsDir: DEFAULT_LABS_ROOT, hostBackend: 'local' };
+  const defaults: Config = { port: 8080, host: '127.0.0.1', dataDir: defaultDataDir(env), labsDir: DEFAULT_LABS_ROOT, hostBackend: 'local' };
   const e = fromEnv(env);
   const flags = parseFlags(opts.argv ?? []);
   // The default config file lives in the data dir, so find the data dir first without it.

@@ -133,7 +133,9 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
         server.listen(config.port, config.host, () => {
           server.off('error', reject);
           const port = (server.address() as AddressInfo).port;
-          const h = config.host.includes(':') ? `[${config.host}]` : config.host;
+          // A wildcard bind is reachable at loopback too; print that (remote users put in the machine's name).
+          const shown = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+          const h = shown.includes(':') ? `[${shown}]` : shown;
           resolve({ port, url: `http://${h}:${port}/` });
         });
       }),

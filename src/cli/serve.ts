@@ -9,7 +9,7 @@ Start the tracelab portal (lab pages + browser terminals) and print a login URL
 carrying a one-time token. Open it in a browser on this machine.
 
 options:
-  --port N             TCP port (default 8740; 0 picks a free port)      env TRACELAB_PORT
+  --port N             TCP port (default 8080; 0 picks a free port)      env TRACELAB_PORT
   --host ADDR          address to bind (default 127.0.0.1)                env TRACELAB_HOST
   --data DIR           data dir: database, tmux socket, workspaces        env TRACELAB_DATA
                        (default $XDG_DATA_HOME/tracelab or ~/.local/share/tracelab)

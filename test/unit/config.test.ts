@@ -10,10 +10,10 @@ function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tl-config-'));
 }
 
-test('defaults: loopback, port 8740, XDG data dir, the repo labs, local backend', () => {
+test('defaults: loopback, port 8080, XDG data dir, the repo labs, local backend', () => {
   const c = loadConfig({ argv: [], env: { HOME: '/home/u', XDG_DATA_HOME: '/xdg' } });
   assert.equal(c.host, '127.0.0.1');
-  assert.equal(c.port, 8740);
+  assert.equal(c.port, 8080);
   assert.equal(c.dataDir, '/xdg/tracelab');
   assert.equal(c.labsDir, DEFAULT_LABS_ROOT);
   assert.equal(c.hostBackend, 'local');
