@@ -98,7 +98,7 @@ export class ClassService {
     for (const s of roster) users.push({ id: s.id, class: name, role: 'student', name: s.name, email: s.email });
     for (const u of users) {
       const other = this.cs.user(u.id);
-      if (other || u.id === 'self') throw new ClassError('STUDENT_TAKEN', `id '${u.id}' (line ${(u as any).line ?? '?'}) is already used${other ? ` in class ${other.class}` : ''}: give the student another id in the roster's id column`);
+      if (other || u.id === 'self') throw new ClassError('STUDENT_TAKEN', `id '${u.id}' is already used${other ? ` in class ${other.class}` : ''}: give the student another id in the roster's id column`);
     }
     this.cs.addClass({ name, backend, inventory, users });
     return {

@@ -101,6 +101,9 @@ export class LocalUserHost implements LabHost {
     // lchown: the node_modules symlink points into the installation and must stay root's.
     chownTree(this.workspace, ids.uid, ids.gid);
     fs.chmodSync(this.workspace, 0o700);
+    // The data dir holds the database and the tmux socket: root's alone. Students
+    // never need to walk through it; the sandbox mounts their workspace elsewhere.
+    fs.chmodSync(this.opts.dataDir, 0o700);
     fs.chmodSync(path.dirname(this.workspace), 0o711);
   }
 
@@ -117,7 +120,7 @@ export class LocalUserHost implements LabHost {
       '--tmpfs', '/root',
       '--tmpfs', path.dirname(path.dirname(this.workspace)), // the data dir: database, tmux socket, other workspaces
       '--bind', this.workspace, this.home,
-      '--ro-bind', rc, '/etc/tracelab-shellrc',
+      '--ro-bind', rc, '/tmp/.tracelab-shellrc',
       '--chdir', this.home,
       '--setenv', 'HOME', this.home,
       '--setenv', 'USER', this.unixUser,
@@ -127,7 +130,7 @@ export class LocalUserHost implements LabHost {
       '--die-with-parent',
       '--',
       'setpriv', '--reuid', this.unixUser, '--regid', this.unixUser, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all',
-      'bash', '--rcfile', '/etc/tracelab-shellrc', '-i',
+      'bash', '--rcfile', '/tmp/.tracelab-shellrc', '-i',
     ];
   }
 
