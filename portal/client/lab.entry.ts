@@ -4,6 +4,7 @@ import { api, ApiError } from './api';
 import { DisposableStore, h, on } from './dispose';
 import { TerminalView, TermState } from './terminal';
 import { CheckResponse, renderResults } from './results';
+import { startClassBanner } from './class-banner';
 
 interface Step {
   id: string;
@@ -46,6 +47,7 @@ class LabPage {
     this.d.add(on($('artifact-close'), 'click', () => this.closeArtifact()));
     this.d.add(on($('step'), 'click', (e) => this.onStepClick(e)));
     this.d.add(on(window, 'beforeunload', () => this.d.dispose()));
+    this.d.add(startClassBanner($('term-state'))); // class mode: shows when an instructor takes over the terminal
     this.splitter();
     api<CheckResponse | null>(`/api/labs/${lab.id}/check`).then((r) => r && this.showResults(r), () => undefined);
   }
