@@ -28,6 +28,8 @@ class LabPage {
   private step = 0;
   private term!: TerminalView;
   private checking = false;
+  /** Step id → passed, from the last check (marks the step pills). */
+  private verdicts: Record<string, boolean> = {};
 
   constructor(private readonly lab: Lab) {}
 
@@ -57,13 +59,7 @@ class LabPage {
     this.step = Math.max(0, Math.min(steps.length - 1, i));
     localStorage.setItem(`tracelab:step:${this.lab.id}`, String(this.step));
     const s = steps[this.step];
-    $('stepnav').replaceChildren(
-      ...steps.map((st, k) => {
-        const b = h('button', { type: 'button', class: 'pill' + (k === this.step ? ' current' : '') + (st.check ? ' checked' : ''), title: st.title, 'aria-current': k === this.step ? 'step' : undefined }, String(k + 1));
-        b.addEventListener('click', () => this.show(k)); // released with the element on the next replaceChildren
-        return b;
-      }),
-    );
+    this.renderNav();
     const article = $('step');
     article.innerHTML = s.html; // rendered by the server from markdown with raw HTML off
     // Step files often start with their own "# Title": number it rather than repeat it.
@@ -76,6 +72,18 @@ class LabPage {
     ($('prev') as HTMLButtonElement).disabled = this.step === 0;
     ($('next') as HTMLButtonElement).disabled = this.step === steps.length - 1;
     $('left').scrollTop = 0;
+  }
+
+  private renderNav(): void {
+    const steps = this.lab.steps;
+    $('stepnav').replaceChildren(
+      ...steps.map((st, k) => {
+        const verdict = st.id in this.verdicts ? (this.verdicts[st.id] ? ' pass' : ' fail') : '';
+        const b = h('button', { type: 'button', class: 'pill' + (k === this.step ? ' current' : '') + (st.check ? ' checked' : '') + verdict, title: st.title, 'aria-current': k === this.step ? 'step' : undefined }, String(k + 1));
+        b.addEventListener('click', () => this.show(k)); // released with the element on the next replaceChildren
+        return b;
+      }),
+    );
   }
 
   private onStepClick(e: MouseEvent): void {
@@ -136,6 +144,9 @@ class LabPage {
     close.addEventListener('click', () => el.remove());
     el.prepend(close);
     $('results-slot').replaceChildren(el);
+    this.verdicts = {};
+    for (const s of r.result?.steps ?? []) this.verdicts[s.id] = s.passed;
+    this.renderNav();
   }
 
   private async openArtifact(name: string): Promise<void> {
