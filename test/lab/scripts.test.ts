@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { spawnSync, spawn, type ChildProcess } from 'child_process';
 import { DEFAULT_LABS_ROOT } from '../../src/labs';
 import { usdtAddon } from '../../src/check/labenv';
 
@@ -39,9 +39,29 @@ export function dryRunArgs(src: string): string[] {
   return args;
 }
 
+/**
+ * Scripts that attach with -p to `usdt:*:...` resolve the probe in that process's
+ * mappings even in a dry run: give them a node process that has loaded the addon.
+ */
+async function withAddonProcess<T>(fn: (pid: number) => T): Promise<T> {
+  const child: ChildProcess = spawn(process.execPath, ['-e', `require(${JSON.stringify(usdtAddon())}); console.log('ready'); setInterval(function () {}, 1000);`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (c) => reject(new Error(`addon holder exited ${c}`)));
+    });
+    return fn(child.pid!);
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
 for (const bt of scripts('linux', '.bt')) {
   const rel = path.relative(DEFAULT_LABS_ROOT, bt);
-  test(`${rel}: header conventions and a bpftrace dry run`, () => {
+  test(`${rel}: header conventions and a bpftrace dry run`, async () => {
     const src = fs.readFileSync(bt, 'utf8');
     assert.match(src.split('\n')[0], /^#!.*bpftrace/, 'first line is a bpftrace shebang');
     assert.ok(fs.statSync(bt).mode & 0o111, 'the script is executable');
@@ -49,7 +69,9 @@ for (const bt of scripts('linux', '.bt')) {
     assert.match(src, /USAGE/i, 'the header says how to run it');
     // Scripts written for -c (they use cpid) need a child command even to dry-run.
     const child = /\bcpid\b/.test(src.replace(/\/\*[\s\S]*?\*\//g, '')) ? ['-c', '/bin/true'] : [];
-    const r = spawnSync('bpftrace', ['-d', ...child, bt, ...dryRunArgs(src)], { encoding: 'utf8', timeout: 60000 });
+    const code = src.replace(/\/\*[\s\S]*?\*\//g, '');
+    const dry = (extra: string[]) => spawnSync('bpftrace', ['-d', ...extra, ...child, bt, ...dryRunArgs(src)], { encoding: 'utf8', timeout: 60000 });
+    const r = /^\s*usdt:\*:/m.test(code) ? await withAddonProcess((pid) => dry(['-p', String(pid)])) : dry([]);
     const errors = r.stderr
       .split('\n')
       .filter((l) => /ERROR|WARNING/.test(l) && !/RLIMIT_MEMLOCK/.test(l));
@@ -65,7 +87,8 @@ for (const d of scripts('illumos', '.d')) {
     assert.match(src.split('\n')[0], /^#!\/usr\/sbin\/dtrace/, 'first line is a dtrace shebang');
     assert.ok(fs.statSync(d).mode & 0o111, 'the script is executable');
     // The talk's typos must not come back.
-    assert.doesNotMatch(src, /syscall::(entry|return)\b|probfunc/, 'the talk typos (syscall::entry, probfunc) are corrected');
+    const code = src.replace(/\/\*[\s\S]*?\*\//g, '');
+    assert.doesNotMatch(code, /syscall::(entry|return)\b|probfunc\b/, 'the talk typos (syscall::entry, probfunc) are corrected');
     const labDir = path.dirname(path.dirname(d));
     const twins = fs.existsSync(path.join(labDir, 'linux')) ? fs.readdirSync(path.join(labDir, 'linux')) : [];
     const base = path.basename(d, '.d');

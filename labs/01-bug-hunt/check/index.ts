@@ -68,10 +68,24 @@ export const check: LabChecker = async (ctx) => {
     fs.writeFileSync(oldCopy, 'old copy\n');
   }
 
+  // The app's pid must be known before it fires its first probe (another
+  // student's file.js may fire fileapp probes too): start a shell that waits
+  // for a go-file and then execs node, keeping its pid.
+  const go = path.join(ctx.scratch, 'go');
+  const app = spawnGroup('/bin/sh', ['-c', 'while [ ! -e "$1" ]; do sleep 0.02; done; exec "$2" file.js', 'sh', go, process.execPath], {
+    cwd: appDir,
+    env: appEnv(),
+    maxOutputBytes: APP_OUTPUT_CAP,
+  });
   ctx.log('starting linux/file_probes.bt');
-  const tracer = await startBpftrace(path.join(ctx.labSource, 'linux', 'file_probes.bt'), [addon], { timeoutMs: remaining(ctx.deadline) });
+  const tracer = await startBpftrace(path.join(ctx.labSource, 'linux', 'file_probes.bt'), [addon, String(app.pid)], {
+    timeoutMs: remaining(ctx.deadline),
+  }).catch(async (e) => {
+    await app.stop();
+    throw e;
+  });
   ctx.log('running node file.js');
-  const app = spawnGroup(process.execPath, ['file.js'], { cwd: appDir, env: appEnv(), maxOutputBytes: APP_OUTPUT_CAP });
+  fs.writeFileSync(go, '');
   const ended = await exitedWithin(app, Math.min(APP_TIMEOUT_MS, remaining(ctx.deadline)));
   const appOut = app.output();
   if (!ended) {
