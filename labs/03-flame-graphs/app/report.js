@@ -5,7 +5,7 @@
 // Runs on Node 6 and Node 20. `--loop` repeats the report forever (for profiling).
 
 var HOURS = 24;
-var RECORDS = 40000;
+var RECORDS = 70000;
 var ROUTES = ['/', '/login', '/search', '/cart', '/checkout', '/api/items', '/api/price', '/static/app.js'];
 
 // A small deterministic generator so every run (and every student) sees the same log.
@@ -22,7 +22,7 @@ function generateLog(n) {
   var lines = [];
   for (var i = 0; i < n; i++) {
     var hour = Math.floor((i / n) * HOURS);
-    var visitor = '10.' + Math.floor(rnd() * 16) + '.' + Math.floor(rnd() * 250) + '.' + Math.floor(rnd() * 3);
+    var visitor = '10.' + Math.floor(rnd() * 200) + '.' + Math.floor(rnd() * 250) + '.' + Math.floor(rnd() * 3);
     var route = ROUTES[Math.floor(rnd() * rnd() * ROUTES.length)];
     var ms = Math.floor(5 + rnd() * rnd() * 400);
     lines.push(hour + ' ' + visitor + ' GET ' + route + '?id=' + Math.floor(rnd() * 1000) + ' ' + ms);
@@ -30,9 +30,15 @@ function generateLog(n) {
   return lines;
 }
 
+// "10.3.117.2" -> one number, a compact visitor id.
+function ipToInt(ip) {
+  var p = ip.split('.');
+  return ((Number(p[0]) * 256 + Number(p[1])) * 256 + Number(p[2])) * 256 + Number(p[3]);
+}
+
 function parseLine(line) {
   var f = line.split(' ');
-  return { hour: Number(f[0]), visitor: f[1], method: f[2], url: f[3], ms: Number(f[4]) };
+  return { hour: Number(f[0]), visitor: ipToInt(f[1]), method: f[2], url: f[3], ms: Number(f[4]) };
 }
 
 function routeOf(url) {
