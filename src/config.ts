@@ -23,6 +23,8 @@ export interface Config {
   hostBackend: string;
   /** The config file that was read, if any. */
   configFile?: string;
+  /** Inventory (OpenSSH config format) of lab hosts for the ssh backend. */
+  inventory?: string;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +60,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.TRACELAB_DATA) c.dataDir = path.resolve(env.TRACELAB_DATA);
   if (env.TRACELAB_LABS) c.labsDir = path.resolve(env.TRACELAB_LABS);
   if (env.TRACELAB_HOST_BACKEND) c.hostBackend = env.TRACELAB_HOST_BACKEND;
+  if (env.TRACELAB_INVENTORY) c.inventory = path.resolve(env.TRACELAB_INVENTORY);
   return c;
 }
 
@@ -68,6 +71,7 @@ const FLAGS: Record<string, keyof Config> = {
   '--labs': 'labsDir',
   '--host-backend': 'hostBackend',
   '--config': 'configFile',
+  '--inventory': 'inventory',
 };
 
 /** Parse `--flag VALUE` / `--flag=VALUE`. Unknown flags are an error naming the known ones. */
@@ -82,7 +86,7 @@ export function parseFlags(argv: string[]): Partial_ {
       if (value === undefined || value.startsWith('--')) throw new ConfigError(`${flag} needs a value`);
     }
     if (key === 'port') c.port = parsePort(value, flag);
-    else if (key === 'dataDir' || key === 'labsDir' || key === 'configFile') (c as any)[key] = path.resolve(str(value, flag));
+    else if (key === 'dataDir' || key === 'labsDir' || key === 'configFile' || key === 'inventory') (c as any)[key] = path.resolve(str(value, flag));
     else (c as any)[key] = str(value, flag);
   }
   return c;
@@ -100,7 +104,7 @@ function fromFile(file: string, required: boolean): Partial_ {
     throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${file}: must be a JSON object`);
-  const known = ['port', 'host', 'dataDir', 'labsDir', 'hostBackend'];
+  const known = ['port', 'host', 'dataDir', 'labsDir', 'hostBackend', 'inventory'];
   const unknown = Object.keys(raw).filter((k) => !known.includes(k));
   if (unknown.length) throw new ConfigError(`config file ${file}: unknown key(s) ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const dir = path.dirname(file);
@@ -110,6 +114,7 @@ function fromFile(file: string, required: boolean): Partial_ {
   if (raw.dataDir !== undefined) c.dataDir = path.resolve(dir, str(raw.dataDir, `${file}: dataDir`));
   if (raw.labsDir !== undefined) c.labsDir = path.resolve(dir, str(raw.labsDir, `${file}: labsDir`));
   if (raw.hostBackend !== undefined) c.hostBackend = str(raw.hostBackend, `${file}: hostBackend`);
+  if (raw.inventory !== undefined) c.inventory = path.resolve(dir, str(raw.inventory, `${file}: inventory`));
   return c;
 }
 
@@ -132,6 +137,10 @@ export function validate(c: Config): Config {
     throw new ConfigError(`data dir ${c.dataDir} is inside the tracelab installation (${INSTALL_ROOT}); student workspaces must live elsewhere (use --data DIR)`);
   }
   if (!c.host) throw new ConfigError('host must not be empty');
+  if (c.hostBackend === 'ssh' && !c.inventory) {
+    throw new ConfigError('--host-backend ssh needs --inventory FILE (OpenSSH config format; `vagrant ssh-config > FILE` works)');
+  }
+  if (c.inventory && !fs.existsSync(c.inventory)) throw new ConfigError(`inventory ${c.inventory} does not exist`);
   return c;
 }
 

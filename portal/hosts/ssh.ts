@@ -483,3 +483,28 @@ export function hostForUser(hosts: string[], user: string): string | undefined {
   for (const h of [user, `student-${user}`, `tl-${user}`]) if (hosts.includes(h)) return h;
   return hosts.length === 1 ? hosts[0] : undefined;
 }
+
+/**
+ * The registry's factory (portal/hosts/index.ts): the inventory comes from
+ * `extra.inventory` (class mode) or `tracelab serve --inventory FILE`
+ * (TRACELAB_INVENTORY); the host is `extra.host` or found by user name;
+ * the portal's known_hosts is <data>/known_hosts unless `extra.knownHosts` says.
+ */
+export function createSshHost(o: { user: string; dataDir: string; extra?: Record<string, unknown> }): SshHost {
+  const x = o.extra || {};
+  const inventory = (x.inventory as string) || process.env.TRACELAB_INVENTORY;
+  if (!inventory) throw new LabHostError('HOST_INTERNAL', 'the ssh backend needs an inventory: tracelab serve --host-backend ssh --inventory FILE');
+  if (!fs.existsSync(inventory)) throw new LabHostError('HOST_INTERNAL', `inventory ${inventory} does not exist`);
+  const hosts = inventoryHosts(fs.readFileSync(inventory, 'utf8'));
+  const host = (x.host as string) || hostForUser(hosts, o.user);
+  if (!host) throw new LabHostError('HOST_INTERNAL', `no host for user '${o.user}' in ${inventory} (hosts: ${hosts.join(', ') || 'none'}; name one ${o.user}, student-${o.user} or tl-${o.user})`);
+  return new SshHost({
+    user: o.user,
+    host,
+    inventory,
+    knownHosts: (x.knownHosts as string) || `${o.dataDir}/known_hosts`,
+    track: x.track === 'illumos' ? 'illumos' : 'linux',
+    ...(typeof x.workspace === 'string' ? { workspace: x.workspace } : {}),
+    ...(typeof x.labsSource === 'string' ? { labsSource: x.labsSource } : {}),
+  });
+}

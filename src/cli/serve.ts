@@ -15,6 +15,9 @@ options:
                        (default $XDG_DATA_HOME/tracelab or ~/.local/share/tracelab)
   --labs DIR           labs directory (default: this installation's labs/) env TRACELAB_LABS
   --host-backend KIND  lab host backend (default local)                   env TRACELAB_HOST_BACKEND
+                       local | local-user | ssh | vagrant
+  --inventory FILE     lab hosts for --host-backend ssh, in OpenSSH config
+                       format (\`vagrant ssh-config > FILE\` works)       env TRACELAB_INVENTORY
   --config FILE        JSON config file (default <data>/config.json if present)
 
 Precedence: defaults < environment < config file < flags. Ctrl-C stops the portal;
@@ -38,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`tracelab serve: unknown host backend '${config.hostBackend}' (known: ${Object.keys(HOST_BACKENDS).join(', ')})`);
     return 2;
   }
+  // The ssh backend's factory reads the inventory from here (portal/hosts/ssh.ts).
+  if (config.inventory) process.env.TRACELAB_INVENTORY = config.inventory;
   const portal = buildApp(config);
   let where;
   try {
