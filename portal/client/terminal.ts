@@ -38,6 +38,7 @@ export class TerminalView implements Disposable {
   private ended = false;
   private disposed = false;
   private readonly encoder = new TextEncoder();
+  private lastError = '';
 
   constructor(
     private readonly el: HTMLElement,
@@ -139,13 +140,16 @@ export class TerminalView implements Disposable {
           if (m.msg.state === 'attached') {
             attached = true;
             this.retries = 0;
+            this.lastError = '';
             this.onState('attached', m.msg.track);
             this.control({ t: MSG.RESIZE, cols: this.term.cols, rows: this.term.rows });
           }
           break;
         case MSG.ERROR:
           this.onState('error', `${m.msg.message} (${m.msg.code})`);
-          if (!attached) this.term.write(`\r\n\x1b[1;31mtracelab: ${m.msg.message}\x1b[0m\r\n`);
+          // Before attach (e.g. tmux missing) the retry loop would repeat it: say each message once.
+          if (!attached && m.msg.message !== this.lastError) this.term.write(`\r\n\x1b[1;31mtracelab: ${m.msg.message}\x1b[0m\r\n`);
+          this.lastError = m.msg.message;
           break;
         case MSG.EXIT:
           this.ended = true;
@@ -158,8 +162,9 @@ export class TerminalView implements Disposable {
     }));
     this.conn.add(on(ws as any, 'close', () => {
       if (this.disposed || this.ended || this.ws !== ws) return;
-      // Backoff: 0.5 s, 1 s, 2 s, then every 4 s (a portal restart takes a second or two).
-      const delay = Math.min(4000, 500 * 2 ** this.retries++);
+      // Backoff: 0.25 s, 0.5 s, 1 s, then every 2 s: a portal restart takes a second or two,
+      // and a retry is one cheap HTTP request.
+      const delay = Math.min(2000, 250 * 2 ** this.retries++);
       this.onState('reconnecting');
       this.conn.add(timer(() => this.connect(), delay));
     }));
