@@ -51,7 +51,12 @@ export async function syntaxError(file: string): Promise<string | null> {
   const r = await runBounded(process.execPath, ['--check', file], { timeoutMs: 10000, maxOutputBytes: 16 * 1024 });
   if (r.code === 0) return null;
   const lines = r.stderr.trim().split('\n').filter((l) => l.trim() && !/^\s+at |^Node\.js v/.test(l));
-  return lines.slice(0, 5).join('\n') || `node --check exited with ${r.code ?? r.signal}`;
+  // node prints "FILE:LINE", the source line, a caret, then "SyntaxError: ...":
+  // lead with the error and where it is, then the context.
+  const err = lines.find((l) => /^\w*Error\b/.test(l));
+  const where = lines.find((l) => /:\d+$/.test(l));
+  const head = err ? `${err}${where ? ` (${path.basename(where)})` : ''}` : '';
+  return [head, ...lines].filter(Boolean).slice(0, 6).join('\n') || `node --check exited with ${r.code ?? r.signal}`;
 }
 
 /** Milliseconds left before the check's deadline, minus a margin for clean-up. */

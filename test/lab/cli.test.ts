@@ -95,7 +95,7 @@ test('an app that does not parse fails with the syntax error', { skip: !LAB && '
     const r = tracelab(['check', '01', '--json', '--dir', dir]);
     assert.equal(r.code, 1, r.stderr);
     const res = JSON.parse(r.stdout);
-    assert.match(res.steps[1].message, /app\/file\.js does not run: .*file\.js:1/);
+    assert.match(res.steps[1].message, /app\/file\.js does not run: SyntaxError: .* \(file\.js:1\)/);
     assert.match(res.steps[1].evidence, /SyntaxError/);
     assert.deepEqual(processesUsing(dir), []);
   } finally {

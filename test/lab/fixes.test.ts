@@ -1,0 +1,96 @@
+/**
+ * Fixes that only hide the symptom, and wrong answers, must fail with a message
+ * saying why (labs 0–2). Each case edits a throwaway copy of the lab or its
+ * solution and runs the real checker.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { runCheck } from '../../src/check/run';
+import { checkedLabs, copyLab, rmCopy, solve, processesUsing } from './helpers';
+
+const labs = new Set(checkedLabs());
+
+async function judge(id: string, edit: (dir: string) => void) {
+  const dir = copyLab(id);
+  try {
+    edit(dir);
+    const r = await runCheck(id, { dir, track: 'linux', timeoutMs: 60000 });
+    assert.deepEqual(processesUsing(dir), [], 'processes outlived the check');
+    return r;
+  } finally {
+    rmCopy(dir);
+  }
+}
+
+function editFile(file: string, from: string | RegExp, to: string): void {
+  const src = fs.readFileSync(file, 'utf8');
+  const out = src.replace(from, to);
+  assert.notEqual(out, src, `edit of ${file} changed nothing`);
+  fs.writeFileSync(file, out);
+}
+
+test('lab 1: a fixed app that pads the copy fails on the copy, not the probes', { skip: !labs.has('01-bug-hunt') }, async () => {
+  const r = await judge('01-bug-hunt', (dir) => {
+    solve('01-bug-hunt', dir);
+    editFile(
+      path.join(dir, 'app', 'file.js'),
+      /^(\s+)srcstream\.pipe\(toStream\);$/m,
+      "$1srcstream.pipe(toStream);\n$1toStream.on('finish', function () { fs.appendFileSync('tmp/' + to, 'padding'); });",
+    );
+  });
+  const fix = r.steps.find((s) => s.id === 'fix')!;
+  assert.equal(fix.passed, false);
+  assert.match(fix.message, /srcstream fired before the first chksum, but the copy is still wrong: tmp\/words\.save has 2200014 of 2200007 bytes/);
+});
+
+test('lab 1: an app that floods its output fails and says so', { skip: !labs.has('01-bug-hunt') }, async () => {
+  const r = await judge('01-bug-hunt', (dir) => {
+    fs.appendFileSync(path.join(dir, 'app', 'file.js'), "\nfor (var k = 0; k < 20000; k++) { console.log('flood flood flood flood flood ' + k); }\n");
+  });
+  assert.equal(r.passed, false);
+  assert.match(r.steps[1].message, /printed more than 64 KB/);
+});
+
+test('lab 2: removing restify\'s probes fails: the fix is judged by them', { skip: !labs.has('02-restify') }, async () => {
+  const r = await judge('02-restify', (dir) => {
+    solve('02-restify', dir);
+    editFile(path.join(dir, 'app', 'demo.js'), "{ name: 'demo', dtrace: true }", "{ name: 'demo', dtrace: false }");
+  });
+  assert.equal(r.passed, false);
+  assert.match(r.steps[0].message, /saw no restify handler probes: keep createServer\(\{dtrace: true\}\)/);
+});
+
+test('lab 2: a fast handler that changes the response fails', { skip: !labs.has('02-restify') }, async () => {
+  const r = await judge('02-restify', (dir) => {
+    editFile(path.join(dir, 'app', 'demo.js'), 'req.tags = uniqueTags(CATALOGUE);', 'req.tags = CATALOGUE.slice(0, 10);');
+  });
+  const fix = r.steps.find((s) => s.id === 'fix')!;
+  assert.equal(fix.passed, false);
+  assert.match(fix.message, /every handler is fast now, but the responses changed: GET \/foo\/bar/);
+});
+
+test('lab 0: wrong answers fail without giving the right one away', { skip: !labs.has('00-warm-up') }, async () => {
+  const r = await judge('00-warm-up', (dir) => {
+    fs.mkdirSync(path.join(dir, '.tracelab'));
+    fs.writeFileSync(path.join(dir, '.tracelab', 'answers.json'), JSON.stringify({ 'busiest-syscall': 'read', 'slowest-url': '/page.txt' }));
+  });
+  assert.equal(r.passed, false);
+  const [sc, url] = r.steps;
+  assert.equal(sc.passed, false);
+  assert.match(sc.message, /^not 'read': the server made \d+ read calls, but another call was more frequent/);
+  assert.equal(url.passed, false);
+  assert.match(url.message, /^not '\/page\.txt': server-latency\.bt shows another URL slower/);
+  for (const s of r.steps) assert.doesNotMatch(`${s.message}\n${s.evidence}`, /futex|page\.txt\.gz/, 'a failed answer must not reveal the measured one');
+});
+
+test('lab 0: answers are compared loosely (case, sys_ prefix, URL without slash)', { skip: !labs.has('00-warm-up') }, async () => {
+  const r = await judge('00-warm-up', (dir) => {
+    fs.mkdirSync(path.join(dir, '.tracelab'));
+    fs.writeFileSync(path.join(dir, '.tracelab', 'answers.json'), JSON.stringify({ 'busiest-syscall': ' SYS_FUTEX ', 'slowest-url': 'page.txt.gz' }));
+  });
+  assert.deepEqual(r.steps.map((s) => [s.id, s.passed]), [['busiest-syscall', true], ['slowest-url', true]], JSON.stringify(r.steps));
+  const url = r.steps[1];
+  assert.equal((url.data as { kind: string }).kind, 'histograms');
+});
