@@ -43,7 +43,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   // The ssh backend's factory reads the inventory from here (portal/hosts/ssh.ts).
   if (config.inventory) process.env.TRACELAB_INVENTORY = config.inventory;
-  const portal = buildApp(config);
+  let portal;
+  try {
+    portal = buildApp(config);
+  } catch (e) {
+    // Typically an unwritable or corrupt data dir: say which, not a stack trace.
+    console.error(`tracelab serve: cannot open the data dir ${config.dataDir}: ${(e as Error).message}`);
+    return 1;
+  }
   let where;
   try {
     where = await portal.listen();
