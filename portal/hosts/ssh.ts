@@ -506,5 +506,7 @@ export function createSshHost(o: { user: string; dataDir: string; extra?: Record
     track: x.track === 'illumos' ? 'illumos' : 'linux',
     ...(typeof x.workspace === 'string' ? { workspace: x.workspace } : {}),
     ...(typeof x.labsSource === 'string' ? { labsSource: x.labsSource } : {}),
+    ...(typeof x.stateDir === 'string' ? { stateDir: x.stateDir } : {}),
+    ...(typeof x.tmuxSocket === 'string' ? { tmuxSocket: x.tmuxSocket } : {}),
   });
 }
