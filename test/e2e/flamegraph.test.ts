@@ -15,6 +15,7 @@ import * as esbuild from 'esbuild';
 import { runCheck } from '../../src/check/run';
 import { INSTALL_ROOT } from '../../src/labs';
 import { copyLab, rmCopy, solve } from '../lab/helpers';
+import { parseHistograms } from '../../src/check/bpftrace';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -153,10 +154,28 @@ test("lab 4's RSS and heap plots draw one line per run", async () => {
   await shot('series.png');
 });
 
-test('a histogram draws one row per bucket; unknown data draws nothing', async () => {
-  await show({ kind: 'histograms', items: [{ kind: 'histogram', title: 'read latency', unit: 'us', buckets: [{ low: 1, high: 2, count: 3 }, { low: 2, high: 4, count: 0 }, { low: 1024, high: 2048, count: 12 }] }] });
-  assert.equal(await page.locator('.viz-hist .bar').count(), 3);
-  assert.match(await page.locator('.viz-hist').innerText(), /\[1K, 2K\)/);
+// bpftrace hist() output as printed (server-latency.bt style), parsed by the checkers' parser.
+const HIST = `@us[/slow]:
+[0]                    1 |@@                                                  |
+[256, 512)             3 |@@@@@@                                              |
+[512, 1K)             25 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
+[1K, 2K)               7 |@@@@@@@@@@@@@@                                      |
+[1M, ...)              1 |@@                                                  |
+
+`;
+
+test('a parsed bpftrace histogram draws one row per bucket; unknown data draws nothing', async () => {
+  // Through JSON, as a check result travels: the open last bucket's Infinity becomes null.
+  const data = JSON.parse(JSON.stringify({ kind: 'histograms', items: parseHistograms(HIST, 'us') }));
+  await show(data);
+  assert.equal(await page.locator('.viz-hist .bar').count(), 5);
+  const text = await page.locator('.viz-hist').innerText();
+  assert.match(text, /\[0\]/);
+  assert.match(text, /\[1K, 2K\)/);
+  assert.match(text, /\[1M, \.\.\.\)/);
+  const widths = await page.locator('.viz-hist .bar').evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().width));
+  assert.equal(Math.max(...widths), widths[2], 'the fullest bucket has the longest bar');
+  await shot('histogram.png');
   const none = await page.evaluate(() => (window as any).viz.renderStepData({ kind: 'nope' }));
   assert.equal(none, null);
 });

@@ -72,7 +72,9 @@ async function runOne(node: string, file: string, labSource: string, scratch: st
     const isApp = (f: string) => / \S*leak2\.js:\d+(:\d+)?$/.test(f);
     const mmaps = byAppFrame(entries, isApp);
     const mappedMb = mmaps.reduce((s, m) => s + m.value, 0) / 1048576;
-    return { rss, heap: readHeapLog(heapLog), mmaps, mappedMb, output: app.output() };
+    // The heap log runs on until the app is stopped; plot the same window as RSS.
+    const heap = readHeapLog(heapLog).filter(([t]) => t <= RUN_MS / 1000 + 0.05);
+    return { rss, heap, mmaps, mappedMb, output: app.output() };
   } finally {
     await app.stop();
     fs.rmSync(`/tmp/perf-${app.pid}.map`, { force: true });

@@ -43,7 +43,7 @@ export function renderSeries(d: SeriesData): HTMLElement {
   const xMax = Math.max(1e-9, ...all.map((p) => p[0]));
   const yTicks = ticks(Math.max(1e-9, ...all.map((p) => p[1])));
   const yMax = yTicks[yTicks.length - 1] || 1;
-  const xTicks = ticks(xMax);
+  const xTicks = ticks(xMax, 6);
   const x = (v: number) => PAD.l + ((W - PAD.l - PAD.r) * v) / Math.max(xMax, xTicks[xTicks.length - 1]);
   const y = (v: number) => H - PAD.b - ((H - PAD.t - PAD.b) * v) / yMax;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': d.title ?? 'plot' });
