@@ -26,9 +26,14 @@ import type { ShellStream } from '../hosts/types';
 export const TERMINAL_PATH = '/api/terminal';
 const BATCH_MS = 5;
 const BATCH_BYTES = 64 * 1024;
-/** Socket send-buffer bounds: above HIGH the PTY pauses until the buffer drains below LOW. */
-const WS_HIGH = 1024 * 1024;
-const WS_LOW = 128 * 1024;
+/**
+ * Socket send-buffer bounds: above HIGH the PTY pauses until the buffer drains below
+ * LOW. Everything queued here must still be drawn after the student presses Ctrl-C, so
+ * HIGH stays small (4 frames ≈ 10–50 ms of xterm.js parsing); LOW keeps one frame
+ * in flight so a fast link is not left idle while the PTY wakes up.
+ */
+const WS_HIGH = 256 * 1024;
+const WS_LOW = 64 * 1024;
 const INPUT_SLICE = 4096;
 /** A paste bigger than this (queued, not yet in the PTY) is refused, not buffered forever. */
 const MAX_PENDING_INPUT = 4 * 1024 * 1024;
