@@ -115,9 +115,9 @@ test('exec timeout resolves timedOut and kills the command tree on the host', { 
   const h = host();
   await h.start();
   const pidFile = path.join(work, 'sleeper.pid');
-  const r = await h.exec(['bash', '-c', `sleep 300 & echo $! > ${shq(pidFile)}; wait`], { timeoutMs: 10_000 });
+  const r = await h.exec(['bash', '-c', `sleep 300 & echo $! > ${shq(pidFile)}; wait`], { timeoutMs: 6_000 });
   assert.equal(r.timedOut, true);
-  // (10 s is ample for ssh to connect and start it; if not, say so rather than ENOENT)
+  // (6 s is ample for ssh to connect and start it; if not, say so rather than ENOENT)
   assert.ok(fs.existsSync(pidFile), 'the remote command had not started when the timeout fired');
   const pid = Number(fs.readFileSync(pidFile, 'utf8'));
   let alive = true;
