@@ -8,7 +8,7 @@ mkdir -p "$dest/.tracelab"
 cat > "$dest/.tracelab/answers.json" <<'JSON'
 {
   "busiest-syscall": "futex",
-  "slowest-url": "/page.txt.gz"
+  "slowest-url": "/page.txt.sum"
 }
 JSON
 echo "answered in $dest/.tracelab/answers.json"

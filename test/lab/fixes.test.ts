@@ -82,13 +82,13 @@ test('lab 0: wrong answers fail without giving the right one away', { skip: !lab
   assert.match(sc.message, /^not 'read': the server made \d+ read calls, but another call was more frequent/);
   assert.equal(url.passed, false);
   assert.match(url.message, /^not '\/page\.txt': server-latency\.bt shows another URL slower/);
-  for (const s of r.steps) assert.doesNotMatch(`${s.message}\n${s.evidence}`, /futex|page\.txt\.gz/, 'a failed answer must not reveal the measured one');
+  for (const s of r.steps) assert.doesNotMatch(`${s.message}\n${s.evidence}`, /futex|page\.txt\.sum/, 'a failed answer must not reveal the measured one');
 });
 
 test('lab 0: answers are compared loosely (case, sys_ prefix, URL without slash)', { skip: !labs.has('00-warm-up') }, async () => {
   const r = await judge('00-warm-up', (dir) => {
     fs.mkdirSync(path.join(dir, '.tracelab'));
-    fs.writeFileSync(path.join(dir, '.tracelab', 'answers.json'), JSON.stringify({ 'busiest-syscall': ' SYS_FUTEX ', 'slowest-url': 'page.txt.gz' }));
+    fs.writeFileSync(path.join(dir, '.tracelab', 'answers.json'), JSON.stringify({ 'busiest-syscall': ' SYS_FUTEX ', 'slowest-url': 'page.txt.sum' }));
   });
   assert.deepEqual(r.steps.map((s) => [s.id, s.passed]), [['busiest-syscall', true], ['slowest-url', true]], JSON.stringify(r.steps));
   const url = r.steps[1];

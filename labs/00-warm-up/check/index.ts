@@ -16,7 +16,7 @@ import { startBpftrace, parseHistograms, histStats, excerpt } from '../../../src
 import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
 import { normalizeAnswer } from '../../../src/check/answers';
 
-const URLS = ['/page.txt', '/page.txt.gz', '/echo-server.js', '/nothere'];
+const URLS = ['/page.txt', '/page.txt.sum', '/echo-server.js', '/nothere'];
 const ROUNDS = 5;
 
 function get(port: number, p: string): Promise<number> {
@@ -45,7 +45,7 @@ function syscallName(a: string): string {
   return normalizeAnswer(a).replace(/\(\d*\)$/, '').replace(/^(tracepoint:syscalls:)?(sys_enter_|sys_)/, '');
 }
 
-/** A URL answer: "/page.txt.gz", "page.txt.gz", "http://127.0.0.1:8080/page.txt.gz". */
+/** A URL answer: "/page.txt.sum", "page.txt.sum", "http://127.0.0.1:8080/page.txt.sum". */
 function urlPath(a: string): string {
   const s = normalizeAnswer(a).replace(/^https?:\/\/[^/]+/, '');
   return s.startsWith('/') ? s : '/' + s;
