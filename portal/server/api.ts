@@ -1,5 +1,15 @@
 /**
  * The JSON API under /api (all behind the session cookie; see app.ts).
+ *
+ *   GET  /api/labs                         {track, labs: [{id, title, summary, tracks, needs, steps}]}
+ *   GET  /api/labs/:lab                    {id, title, track, steps: [{id, title, check, question, html}]}
+ *   GET  /api/labs/:lab/check              the last stored check result, or null
+ *   POST /api/labs/:lab/check              run `tracelab check` on the host → CheckResponse (check.ts)
+ *   POST /api/labs/:lab/answers/:step      {value} → run `tracelab answer` → {ok, exitCode, output}
+ *   GET  /api/labs/:lab/artifacts/:name    <workspace>/<lab>/out/<name>, sandboxed
+ *   (WebSocket) /api/terminal?cols&rows    the terminal (terminal.ts)
+ *
+ * Errors are {error: {code, message}} with the codes in errors.ts.
  */
 import express, { Request, Response, NextFunction } from 'express';
 import * as fs from 'fs';
