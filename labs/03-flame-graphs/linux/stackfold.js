@@ -2,10 +2,14 @@
 // stackfold.js  fold stack samples into one line per stack, for stackvis.
 //
 // USAGE: node linux/stackfold.js < out/stacks.txt > out/stacks.folded
-//        stackvis collapsed flamegraph-svg < out/stacks.folded > out/stacks.svg
+//        node linux/stackfold.js --stackvis < out/stacks.txt |
+//            stackvis collapsed flamegraph-svg > out/stacks.svg
 //
 // Reads either bpftrace output (@[ ustack ]: count, default or `perf` format)
-// or `perf script` output, and writes "root;caller;...;leaf count" lines.
+// or `perf script` output, and writes "root;caller;...;leaf count" lines, the
+// usual folded format (flamegraph.pl, speedscope). --stackvis separates frames
+// with commas instead, as stackvis 0.5 reads them (commas inside a frame, as
+// in C++ template arguments, become spaces).
 // Frames are cleaned so one function is one box: V8's tier prefix (~ ^ + *
 // after "JS:", which changes as a function gets optimised), the +offset,
 // the address, the module, C++ argument lists and JS directories are dropped.
@@ -88,7 +92,17 @@ function fold(text) {
   return folded;
 }
 
+function forStackvis(key) {
+  return key.split(';').map(function (f) { return f.replace(/,\s*/g, ' '); }).join(',');
+}
+
 if (require.main === module) {
+  var args = process.argv.slice(2);
+  if (args.some(function (a) { return a !== '--stackvis'; })) {
+    process.stderr.write('usage: node stackfold.js [--stackvis] < stacks.txt > stacks.folded\n');
+    process.exit(2);
+  }
+  var stackvis = args.length > 0;
   var input = fs.readFileSync(0, 'utf8');
   var folded = fold(input);
   var keys = Object.keys(folded).sort();
@@ -96,7 +110,7 @@ if (require.main === module) {
     process.stderr.write('stackfold: no stacks found in the input (bpftrace @[...]: N or perf script)\n');
     process.exit(1);
   }
-  process.stdout.write(keys.map(function (k) { return k + ' ' + folded[k]; }).join('\n') + '\n');
+  process.stdout.write(keys.map(function (k) { return (stackvis ? forStackvis(k) : k) + ' ' + folded[k]; }).join('\n') + '\n');
 }
 
 module.exports = { fold: fold, cleanFrame: cleanFrame };
