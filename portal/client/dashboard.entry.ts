@@ -146,7 +146,7 @@ class Dashboard {
     td.className = `host ${cls(s.host.state)}`;
     td.dataset.state = s.host.state;
     const bar = s.host.state === 'starting' ? h('progress', { max: '100', value: String(s.host.percent) }) : null;
-    td.replaceChildren(h('span', { class: 'state' }, s.host.state), bar, h('small', { title: s.host.message }, s.host.message));
+    td.replaceChildren(...[h('span', { class: 'state' }, s.host.state), bar, h('small', { title: s.host.message }, s.host.message)].filter((x): x is HTMLElement => !!x));
   }
 
   private renderCell(s: Student, lab: string): void {
@@ -156,7 +156,7 @@ class Dashboard {
     td.className = `cell ${cls(c.state)}${c.checking ? ' checking' : ''}`;
     td.dataset.state = c.state;
     td.title = c.message ? `${c.message}${c.checkedAt ? `\n(checked ${new Date(c.checkedAt).toLocaleTimeString()})` : ''}` : c.state;
-    td.replaceChildren(h('span', { class: `pill ${cls(c.state)}` }, c.checking ? 'checking' : c.state), c.message ? h('span', { class: 'msg' }, c.message) : '');
+    td.replaceChildren(h('span', { class: `st ${cls(c.state)}` }, c.checking ? 'checking' : c.state), c.message ? h('span', { class: 'msg' }, c.message) : '');
   }
 
   private summary(): void {
