@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { DEFAULT_LABS_ROOT } from '../../src/labs';
 import { parseFolded, appSelfShares, flameTree, totalSamples, functionName } from '../../src/check/flamegraph';
 import { parseStackMap, byAppFrame } from '../../src/check/ustack';
@@ -62,6 +64,23 @@ test('stackfold folds bpftrace stacks root-first, one box per function whatever 
 
 test('stackfold reads perf script output the same way', () => {
   assert.deepEqual(stackfold.fold(PERF), { 'summarise report.js:66;Visitors.isNew report.js:53': 2 });
+});
+
+test('stackfold --stackvis writes the comma-separated frames stackvis 0.5 reads, and the SVG has every frame', () => {
+  {
+    const input = BPFTRACE + '@[\n\t153bf9a f<a, b>(int)+1 (/usr/bin/node)\n]: 2\n';
+    const script = path.join(DEFAULT_LABS_ROOT, '03-flame-graphs', 'linux', 'stackfold.js');
+    const r = spawnSync(process.execPath, [script, '--stackvis'], { input, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.split('\n').includes('f<a b> 2'), 'a comma inside a frame becomes a space');
+    assert.ok(r.stdout.includes('Builtins_JSEntryTrampoline,summarise report.js:66,Visitors.isNew report.js:53 108'));
+    const stackvis = path.join(DEFAULT_LABS_ROOT, 'node_modules', '.bin', 'stackvis');
+    if (!fs.existsSync(stackvis)) return; // labs' npm deps not installed: the fold is still checked above
+    const svg = spawnSync(stackvis, ['collapsed', 'flamegraph-svg'], { input: r.stdout, encoding: 'utf8' });
+    assert.equal(svg.status, 0, svg.stderr);
+    assert.match(svg.stdout, /Visitors\.isNew report\.js:53/);
+    assert.doesNotMatch(svg.stdout, /Trampoline,summarise/, 'frames are separate boxes, not one long name');
+  }
 });
 
 test('stackfold drops C++ argument lists, const and clone suffixes, but keeps namespaces', () => {
