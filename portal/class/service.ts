@@ -4,9 +4,11 @@
  * remove a class. Used by `tracelab class` (src/cli/class.ts) and by the portal.
  *
  * Backends: `--backend local` is the `local-user` LabHost (a Unix user and a
- * sandbox per student on this machine); `ssh` and `vagrant` take an inventory in
- * OpenSSH config format (`vagrant ssh-config` output is one): its Host entries are
- * given to students in roster order, or by name when a Host is the student's id.
+ * sandbox per student on this machine); `ssh` takes an inventory in OpenSSH config
+ * format: its Host entries are given to students in roster order, or by name when
+ * a Host is the student's id. `vagrant` gives students the class-mode
+ * Vagrantfile's machines student-01..NN in roster order (or the Hosts of
+ * `vagrant ssh-config` output given as --inventory).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -79,7 +81,12 @@ export class ClassService {
     if (!HOST_BACKENDS[kind]) throw new ClassError('CLASS_BACKEND', `the ${backend} backend is not available in this installation (available: ${Object.keys(HOST_BACKENDS).join(', ')})`);
     if (this.cs.getClass(name)) throw new ClassError('CLASS_EXISTS', `class ${name} already exists (remove it first: tracelab class remove ${name})`);
     let inventory: Record<string, Record<string, unknown>> | null = null;
-    if (backend !== 'local') {
+    if (backend === 'vagrant' && !inventoryFile) {
+      // The class-mode Vagrantfile (vm/) names its machines student-01..NN
+      // (TRACELAB_STUDENTS=NN): one per student, in roster order.
+      inventory = {};
+      roster.forEach((s, i) => (inventory![s.id] = { machine: `student-${String(i + 1).padStart(2, '0')}` }));
+    } else if (backend !== 'local') {
       if (!inventoryFile) throw new ClassError('CLASS_INVENTORY', `--backend ${backend} needs --inventory FILE (an OpenSSH config with one Host per student; \`vagrant ssh-config > FILE\` makes one)`);
       const file = path.resolve(inventoryFile);
       if (!fs.existsSync(file)) throw new ClassError('CLASS_INVENTORY', `inventory ${file} does not exist`);
@@ -90,7 +97,8 @@ export class ClassService {
       for (const s of roster) {
         const h = byName.has(s.id) ? s.id : free.shift();
         if (!h) throw new ClassError('CLASS_INVENTORY', `inventory ${file} has ${hosts.length} Host entries for ${roster.length} students: add one per student`);
-        inventory[s.id] = { host: h, inventory: file };
+        // ssh: the Host alias in the inventory; vagrant: `vagrant ssh-config` names Hosts by machine.
+        inventory[s.id] = backend === 'vagrant' ? { machine: h } : { host: h, inventory: file };
       }
     }
     const iid = instructorId(name);
