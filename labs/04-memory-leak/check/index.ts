@@ -95,6 +95,10 @@ function mmapSummary(r: Run): string {
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track !== 'linux') {
+    // The illumos track's steps (DTrace, mdb_v8) are written; its checker is not yet.
+    throw new CheckEnvironmentError(`the ${ctx.lab} checker runs on the Linux track only`, 'run it on a Linux lab host: tracelab check 04-memory-leak --track linux');
+  }
   await requireTracing(['bpftrace']);
   const nodePath = which('node');
   if (!nodePath) throw new CheckEnvironmentError('node is not on PATH', 'install Node.js (the lab runs the host node)');
