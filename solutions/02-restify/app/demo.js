@@ -58,7 +58,10 @@ function echo(req, res, next) {
 }
 
 var server = restify.createServer({ name: 'demo', dtrace: true });
-server.use(restify.plugins.queryParser());
+// restify 5+ keeps its plugins in restify.plugins; the 4.x that Node 6 (the
+// illumos track) runs has them on restify itself.
+var plugins = restify.plugins || restify;
+server.use(plugins.queryParser());
 server.get('/foo/:name', parseName, loadTags, greet);
 server.get('/ping', ping);
 server.get('/echo', echo);
