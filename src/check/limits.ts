@@ -32,6 +32,11 @@ import * as path from 'path';
 
 /** Tasks (threads count: a Node process has about a dozen) the app and its children may have. */
 export const APP_PIDS_MAX = 128;
+/**
+ * Tasks the whole check may have (checker, tracers, and anything of the app that the
+ * student-code rule in proc.ts missed): a safety net far above what a check needs.
+ */
+export const CHECK_PIDS_MAX = 1024;
 /** Largest file the app may write (lab apps write a few MB; a 10 GB write stops here). */
 export const APP_MAX_FILE_BYTES = 256 * 1024 * 1024;
 /** Memory for the app's cgroup, where a v2 memory controller exists. */
@@ -379,6 +384,11 @@ export class Containment {
       if (home && fs.existsSync(home)) {
         try {
           fs.mkdirSync(ctl);
+          try {
+            fs.writeFileSync(path.join(ctl, 'pids.max'), String(CHECK_PIDS_MAX));
+          } catch {
+            /* this hierarchy has no pids controller */
+          }
           if (enter(ctl, process.pid)) this.ctl.push({ dir: ctl, home });
           else fs.rmdirSync(ctl);
         } catch {

@@ -92,22 +92,26 @@ export function setContainment(c: Containment | null): void {
   containment = c;
 }
 
+/** Tools a checker runs as itself: never contained (a fork bomb must not starve them). */
+const CHECKER_TOOLS = new Set(['bpftrace', 'perf', 'gcore', 'gdb', 'lldb', 'strace', 'pmap', 'mount', 'tmux']);
+
 /**
- * Is this the student's code? Lab checkers start the app with node from the judged
- * directory (cwd inside it, or a script path inside it); that is the rule, so checkers
- * need not say it. Tracers, gcore, lldb are started otherwise and stay uncontained.
- * A checker can force either way with `untrusted`.
+ * Is this the student's code? Checkers start the app from the judged directory: with
+ * its cwd inside it (`node file.js`, or a shell that execs it), or with a script path
+ * inside it (`node DIR/app/x.js` from a scratch dir). That is the rule, so checkers
+ * need not say it; the tracing tools above are exempt. A checker can force either way
+ * with `untrusted`. (The checker's own leaf has a pids limit too, as a safety net for
+ * an app this rule misses.)
  */
 export function isStudentCode(cmd: string, args: string[], cwd: string | undefined, dir: string): boolean {
-  const base = path.basename(cmd);
-  if (cmd !== process.execPath && base !== 'node' && base !== 'nodejs') return false;
+  if (CHECKER_TOOLS.has(path.basename(cmd))) return false;
   const inside = (p: string) => {
     const r = path.relative(dir, p);
     return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
   };
   const from = cwd ? path.resolve(cwd) : process.cwd();
   if (cwd && inside(from)) return true;
-  return args.some((a) => !a.startsWith('-') && inside(path.resolve(from, a)));
+  return args.some((a) => !a.startsWith('-') && !a.includes('\n') && a.length < 4096 && inside(path.resolve(from, a)));
 }
 
 type StartOpts = { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; untrusted?: boolean };

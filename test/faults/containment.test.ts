@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { checkedLabs, copyLab, rmCopy, processesUsing, CLI } from '../lab/helpers';
-import { containmentSupport, APP_PIDS_MAX, APP_MAX_FILE_BYTES, MARKER_ENV } from '../../src/check/limits';
+import { containmentSupport, APP_PIDS_MAX, APP_MAX_FILE_BYTES } from '../../src/check/limits';
 
 const LAB = checkedLabs().find((id) => id === '01-bug-hunt');
 const canTrace = typeof process.getuid === 'function' && process.getuid() === 0 && fs.existsSync('/usr/bin/bpftrace');
@@ -51,7 +51,7 @@ function check(dir: string, env: NodeJS.ProcessEnv = {}, timeoutS = 60): Promise
   });
 }
 
-/** Live (non-zombie) processes carrying TAG in their command line or environment. */
+/** Live (non-zombie) processes carrying TAG in their command line or environment (the app itself is found by its cwd). */
 function tagged(): string[] {
   const found: string[] = [];
   for (const d of fs.readdirSync('/proc')) {
@@ -61,7 +61,7 @@ function tagged(): string[] {
       if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
       const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8');
       const env = fs.readFileSync(`/proc/${d}/environ`, 'utf8');
-      if (cmd.includes(TAG) || env.includes(TAG) || (env.includes(`${MARKER_ENV}=`) && cmd.includes('tracelab-labtest'))) found.push(`${d}: ${cmd.replace(/\0/g, ' ')}`);
+      if (cmd.includes(TAG) || env.includes(TAG)) found.push(`${d}: ${cmd.replace(/\0/g, ' ')}`);
     } catch {
       // gone
     }
@@ -248,4 +248,20 @@ setInterval(function () {}, 1000);`);
   } finally {
     rmCopy(dir);
   }
+});
+
+test('the student-code rule covers the ways checkers start apps, and exempts the tracers', async () => {
+  const { isStudentCode } = await import('../../src/check/proc');
+  const dir = '/ws/01-bug-hunt';
+  // A shell that waits, then execs node (lab 0, lab 1), cwd in the app dir.
+  assert.equal(isStudentCode('/bin/sh', ['-c', 'exec "$2" file.js', 'sh', '/tmp/go', process.execPath], `${dir}/app`, dir), true);
+  assert.equal(isStudentCode(process.execPath, ['demo.js'], `${dir}/app`, dir), true);
+  // node with flags and a script in the dir, from a scratch cwd (labs 3, 4, 5).
+  assert.equal(isStudentCode(process.execPath, ['--perf-basic-prof', '-r', '/opt/preload.js', `${dir}/app/report.js`, '--loop'], '/tmp/scratch', dir), true);
+  // Tracers and tools stay the checker's own, even pointed at the dir.
+  assert.equal(isStudentCode('bpftrace', ['-o', `${dir}/out/s.txt`, '/opt/x.bt'], `${dir}/app`, dir), false);
+  assert.equal(isStudentCode('/usr/bin/gcore', ['-o', '/tmp/core', '123'], undefined, dir), false);
+  assert.equal(isStudentCode(process.execPath, ['/opt/tracelab/labs/01-bug-hunt/linux/stackfold.js'], '/tmp/scratch', dir), false);
+  // A sibling whose name starts the same is not inside.
+  assert.equal(isStudentCode(process.execPath, ['/ws/01-bug-hunt-other/x.js'], '/tmp', dir), false);
 });
