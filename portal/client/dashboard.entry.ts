@@ -146,7 +146,7 @@ class Dashboard {
     td.className = `host ${cls(s.host.state)}`;
     td.dataset.state = s.host.state;
     const bar = s.host.state === 'starting' ? h('progress', { max: '100', value: String(s.host.percent) }) : null;
-    td.replaceChildren(...[h('span', { class: 'state' }, s.host.state), bar, h('small', { title: s.host.message }, s.host.message)].filter((x): x is HTMLElement => !!x));
+    td.replaceChildren(...[h('span', { class: 'state' }, s.host.state), bar, s.host.message !== s.host.state ? h('small', { title: s.host.message }, s.host.message) : null].filter((x): x is HTMLElement => !!x));
   }
 
   private renderCell(s: Student, lab: string): void {
