@@ -125,8 +125,10 @@ export function classifySshFailure(stderr: string, host: string, knownHosts: str
 
 export class SshHost implements LabHost {
   readonly kind: string = 'ssh';
-  readonly track: Track;
   workspace: string;
+  /** Given in the options, or learnt at start() from the host's `uname -s` (SunOS → illumos). */
+  private trackValue: Track;
+  private readonly trackGiven: boolean;
   private started = false;
   private readonly feed = new ProgressFeed();
   private readonly o: Required<Omit<SshHostOptions, 'labsSource' | 'track'>> & Pick<SshHostOptions, 'labsSource'>;
@@ -134,7 +136,8 @@ export class SshHost implements LabHost {
   constructor(opts: SshHostOptions) {
     if (!USER_RE.test(opts.user)) throw new LabHostError('HOST_INTERNAL', `bad user id '${opts.user}'`);
     if (!HOST_RE.test(opts.host)) throw new LabHostError('HOST_INTERNAL', `bad host alias '${opts.host}'`);
-    this.track = opts.track ?? 'linux';
+    this.trackValue = opts.track ?? 'linux';
+    this.trackGiven = opts.track !== undefined;
     this.o = {
       workspace: 'labs',
       stateDir: '.tracelab',
@@ -151,6 +154,10 @@ export class SshHost implements LabHost {
 
   get session(): string {
     return `tl-${this.o.user}`;
+  }
+
+  get track(): Track {
+    return this.trackValue;
   }
 
   get host(): string {
@@ -245,7 +252,7 @@ export class SshHost implements LabHost {
       `mkdir -p ${state} && printf %s ${shq(TMUX_CONF)} > ${state}/tmux.conf || exit 4`,
       src ? `if [ ! -d ${ws} ] && [ -d ${src} ]; then cp -R ${src} ${ws}; fi` : ':',
       `[ -d ${ws} ] || { echo "TL_NOWS"; exit 5; }`,
-      `cd ${ws} && echo "TL_WS $(pwd)"`,
+      `cd ${ws} && echo "TL_WS $(pwd)" && echo "TL_OS $(uname -s)"`,
     ].join('\n');
     // ConnectTimeout bounds a dead host; this bounds a slow copy on a live one.
     const r = await this.runRemote(script, this.o.startTimeoutMs);
@@ -259,6 +266,7 @@ export class SshHost implements LabHost {
     const m = /TL_WS (\/.*)/.exec(r.stdout);
     if (r.code !== 0 || !m) throw new LabHostError('HOST_START_FAILED', `setting up ${this.o.host} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
     this.workspace = m[1].trim();
+    if (!this.trackGiven && /TL_OS SunOS/.test(r.stdout)) this.trackValue = 'illumos';
     this.started = true;
     this.feed.push(100, `${this.o.host} ready`);
     this.feed.close();
@@ -280,13 +288,14 @@ export class SshHost implements LabHost {
 
   getState(): Record<string, unknown> {
     // Names only: the inventory and known_hosts paths stay in the portal's config.
-    return { host: this.o.host, workspace: this.workspace, session: this.session, started: this.started };
+    return { host: this.o.host, workspace: this.workspace, session: this.session, started: this.started, track: this.trackValue };
   }
 
   loadState(state: Record<string, unknown>): void {
     if (typeof state.workspace === 'string' && state.workspace.startsWith('/')) this.workspace = state.workspace;
     // A restarted portal re-attaches: tmux kept the shell on the host.
     if (state.started === true) this.started = true;
+    if (!this.trackGiven && (state.track === 'illumos' || state.track === 'linux')) this.trackValue = state.track;
   }
 
   progress(): AsyncIterable<Progress> {
@@ -503,7 +512,7 @@ export function createSshHost(o: { user: string; dataDir: string; extra?: Record
     host,
     inventory,
     knownHosts: (x.knownHosts as string) || `${o.dataDir}/known_hosts`,
-    track: x.track === 'illumos' ? 'illumos' : 'linux',
+    ...(x.track === 'illumos' || x.track === 'linux' ? { track: x.track } : {}),
     ...(typeof x.workspace === 'string' ? { workspace: x.workspace } : {}),
     ...(typeof x.labsSource === 'string' ? { labsSource: x.labsSource } : {}),
     ...(typeof x.stateDir === 'string' ? { stateDir: x.stateDir } : {}),

@@ -86,6 +86,8 @@ test('start() over ssh: workspace copied and resolved to an absolute path, progr
   const h = host();
   await h.start();
   assert.equal(h.workspace, path.join(work, 'ws'));
+  // learnt from the host's uname (SunOS would make it illumos)
+  assert.equal(h.track, 'linux');
   assert.ok(fs.existsSync(path.join(work, 'ws', '01-bug-hunt', 'lab.json')), 'labs copied into the workspace');
   assert.ok(fs.existsSync(path.join(work, 'state', 'tmux.conf')));
   const events = [];
