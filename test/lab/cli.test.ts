@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkedLabs, copyLab, rmCopy, tracelab, processesUsing } from './helpers';
+import { spawnSync } from 'child_process';
+import { checkedLabs, copyLab, rmCopy, tracelab, processesUsing, CLI } from './helpers';
 
 // Lab 1's app is the smallest to break on purpose; skip if it is not here.
 const LAB = checkedLabs().find((id) => id === '01-bug-hunt');
@@ -43,6 +44,21 @@ test('check --track illumos on Linux exits 3 and says where it runs', { skip: !L
     assert.equal(r.code, 3);
     assert.match(r.stderr, /illumos/);
     assert.match(r.stderr, /fix: /);
+  } finally {
+    rmCopy(dir);
+  }
+});
+
+test('check as a user who cannot trace exits 3 and names the fix', { skip: (!LAB && 'lab 01 missing') || (!fs.existsSync('/usr/bin/setpriv') && 'no setpriv') }, () => {
+  const dir = copyLab(LAB!);
+  try {
+    // The copy must be readable by nobody, so the check gets as far as the preflight.
+    fs.chmodSync(path.dirname(dir), 0o755);
+    const r = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'check', '01', '--dir', dir], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(r.status, 3, r.stderr + r.stdout);
+    assert.match(r.stderr, /tracing needs root/);
+    assert.match(r.stderr, /fix: run the check as root/);
+    assert.equal(r.stdout, '');
   } finally {
     rmCopy(dir);
   }
