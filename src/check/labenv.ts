@@ -4,6 +4,7 @@
  * NODE_PATH so a workspace copy needs no node_modules of its own) and the path of
  * the USDT addon that carries every app probe on Linux (bpftrace attaches to it).
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { INSTALL_ROOT } from '../labs';
@@ -77,9 +78,8 @@ export function requireLinuxTrack(track: string): void {
 /** size and md5 of a file, or null when it does not exist. */
 export function fileDigest(file: string): { size: number; md5: string } | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const data = fs.readFileSync(file);
-    return { size: data.length, md5: require('crypto').createHash('md5').update(data).digest('hex') };
+    return { size: data.length, md5: crypto.createHash('md5').update(data).digest('hex') };
   } catch {
     return null;
   }
