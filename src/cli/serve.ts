@@ -64,9 +64,15 @@ export async function run(argv: string[]): Promise<number> {
   if (!isLoopback(config.host)) {
     console.error(`tracelab serve: WARNING: listening on ${config.host}, not loopback: anyone who can reach this address and gets the login link gets a shell on this machine.`);
   }
-  const token = portal.issueLoginToken('self');
   console.log(`tracelab portal: labs from ${config.labsDir}, data in ${config.dataDir}, host backend ${config.hostBackend}`);
-  console.log(`Open this URL to log in (it works once):\n\n    ${where.url}?token=${token}\n`);
+  const classes = portal.classMode.cs.classes();
+  if (classes.length) {
+    // Class mode: everyone logs in with their own join link; no local learner's link to leak.
+    console.log(`Class mode (${classes.map((c) => c.name).join(', ')}): students and instructors log in with the links from \`tracelab class create\`;\na new one-time link: tracelab class link CLASS ID. The dashboard is at ${where.url}class\n`);
+  } else {
+    const token = portal.issueLoginToken('self');
+    console.log(`Open this URL to log in (it works once):\n\n    ${where.url}?token=${token}\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
