@@ -134,8 +134,11 @@ export class LocalUserHost implements LabHost {
     ];
   }
 
-  poll(): Promise<number | null> {
-    return this.inner.poll();
+  /** Gone when the shell host is stopped, or its Unix user or workspace vanished (an admin's userdel, a full disk clean-up). */
+  async poll(): Promise<number | null> {
+    const code = await this.inner.poll();
+    if (code !== null) return code;
+    return unixIds(this.unixUser) && fs.existsSync(this.workspace) ? null : 1;
   }
 
   stop(): Promise<void> {

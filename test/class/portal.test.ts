@@ -13,6 +13,7 @@ import { ROUTES, RouteSpec } from '../../portal/class/routes';
 import { match } from '../../portal/class/routes';
 import { tempData, testConfig, login, TermClient, upgradeStatus } from '../server/harness';
 import { cleanupClass, expressRoutes, IS_ROOT } from './helpers';
+import { removeUnixUser } from '../../portal/hosts/local-user';
 
 const A = 'mx-a';
 const B = 'mx-b';
@@ -187,4 +188,21 @@ test("the sandbox: A's shell sees only A's workspace, not the data dir or other 
   assert.match(a.text, /No such file or directory/);
   assert.doesNotMatch(a.text, /SQLite format/);
   await a.close();
+});
+
+test('host status: a host that vanishes shows as dead on the dashboard stream', { skip, timeout: 30_000 }, async () => {
+  const res = await fetch(`${base}api/class/events`, { headers: { Cookie: cookies.instructor } });
+  const reader = res.body!.getReader();
+  let seen = '';
+  // B's host was started by the matrix above; take its Unix user away under it.
+  removeUnixUser(B);
+  while (!new RegExp(`event: host\\ndata: \\{[^\\n]*"user":"${B}"[^\\n]*"state":"dead"`).test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += Buffer.from(value!).toString();
+  }
+  await reader.cancel();
+  assert.match(seen, /"state":"dead"/);
+  const grid = await (await fetch(`${base}api/class/grid`, { headers: { Cookie: cookies.instructor } })).json();
+  assert.equal(grid.students.find((s: any) => s.id === B).host.state, 'dead');
 });
