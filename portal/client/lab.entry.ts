@@ -5,6 +5,7 @@ import { DisposableStore, h, on } from './dispose';
 import { TerminalView, TermState } from './terminal';
 import { CheckResponse, renderResults } from './results';
 import { startClassBanner } from './class-banner';
+import { renderFoldedArtifact } from './viz/folded';
 
 interface Step {
   id: string;
@@ -154,6 +155,7 @@ class LabPage {
     const panel = $('artifact');
     const frame = $('artifact-frame') as HTMLIFrameElement;
     const msg = $('artifact-msg');
+    const graph = $('artifact-graph');
     $('artifact-name').textContent = name;
     panel.hidden = false;
     // Ask first, so a missing file gets our message instead of a raw error inside the frame.
@@ -166,10 +168,21 @@ class LabPage {
         // keep statusText
       }
       frame.hidden = true;
+      graph.hidden = true;
       msg.hidden = false;
       msg.textContent = why;
+    } else if (name.endsWith('.folded')) {
+      // Folded stacks are data, drawn in the page as an interactive flame graph.
+      msg.hidden = true;
+      frame.hidden = true;
+      frame.src = 'about:blank';
+      graph.replaceChildren(h('p', { class: 'artifact-note' }, 'Reading…'));
+      graph.hidden = false;
+      graph.replaceChildren(await renderFoldedArtifact(res, name));
     } else {
       msg.hidden = true;
+      graph.hidden = true;
+      graph.replaceChildren();
       frame.hidden = false;
       frame.src = url + `?t=${Date.now()}`;
     }
@@ -179,6 +192,7 @@ class LabPage {
   private closeArtifact(): void {
     $('artifact').hidden = true;
     ($('artifact-frame') as HTMLIFrameElement).src = 'about:blank';
+    $('artifact-graph').replaceChildren();
     this.term.refit();
   }
 

@@ -19,7 +19,7 @@ import type { Config } from '../../src/config';
 import type { Store } from '../store';
 import type { Hosts } from './hosts';
 import { PortalError } from './errors';
-import { renderMarkdown, ARTIFACT_RE } from './markdown';
+import { renderMarkdown, ARTIFACT_RE, ARTIFACT_RULE } from './markdown';
 import { runCheck, tail } from './check';
 
 const ANSWER_MAX = 200;
@@ -29,6 +29,8 @@ const ARTIFACT_TYPES: Record<string, string> = {
   txt: 'text/plain; charset=utf-8',
   json: 'application/json; charset=utf-8',
   html: 'text/html; charset=utf-8',
+  // Folded stacks: text the lab page parses and draws (never rendered as a document).
+  folded: 'text/plain; charset=utf-8',
 };
 
 type Handler = (req: Request, res: Response) => Promise<unknown> | unknown;
@@ -106,7 +108,7 @@ export function apiRouter(config: Config, store: Store, hosts: Hosts): express.R
   r.get('/labs/:lab/artifacts/:name', wrap(async (req, res) => {
     const l = lab(req.params.lab);
     const name = req.params.name;
-    if (!ARTIFACT_RE.test(name)) throw new PortalError('ARTIFACT_BAD_NAME', `artifact names are letters, digits, . _ - ending in .svg .txt .json or .html`);
+    if (!ARTIFACT_RE.test(name)) throw new PortalError('ARTIFACT_BAD_NAME', `artifact names are ${ARTIFACT_RULE}`);
     const host = await hosts.get(userOf(res));
     const rel = `${l.id}/out/${name}`;
     const body = await readArtifact(host.kind, host.workspace, rel, (argv) => host.exec(argv, { timeoutMs: 15_000, maxOutputBytes: ARTIFACT_MAX_BYTES }));

@@ -8,7 +8,8 @@
  *   - any other LANG (`text`, `console`, `d`, `bt`, `js`...): displayed only.
  *   - a track word: the block shows only on a host of that track.
  *   - LANG `artifact`, content a file name: a "Show NAME" button that opens
- *     <workspace>/<lab>/out/NAME beside the terminal.
+ *     <workspace>/<lab>/out/NAME beside the terminal (NAME.folded: folded stacks,
+ *     drawn by the page as an interactive flame graph).
  * - Prose per track: `::: linux` ... `:::` and `::: illumos` ... `:::`.
  */
 import MarkdownIt from 'markdown-it';
@@ -18,7 +19,11 @@ const container = require('markdown-it-container');
 
 export const TRACKS: Track[] = ['linux', 'illumos'];
 export const RUNNABLE_LANGS = ['sh', 'bash'];
-export const ARTIFACT_RE = /^[A-Za-z0-9._-]{1,80}\.(svg|txt|json|html)$/;
+/** Artifact file types: the one list behind the renderer's check and the server's route. */
+export const ARTIFACT_EXTS = ['svg', 'txt', 'json', 'html', 'folded'];
+export const ARTIFACT_RE = new RegExp(`^[A-Za-z0-9._-]{1,80}\\.(${ARTIFACT_EXTS.join('|')})$`);
+/** The rule in words, for error messages. */
+export const ARTIFACT_RULE = `letters, digits, . _ - ending in ${ARTIFACT_EXTS.map((e) => '.' + e).join(' ')}`;
 
 const SCHEME_RE = /^[a-z][a-z0-9+.-]*:/i;
 
@@ -73,7 +78,7 @@ function build(track: Track): MarkdownIt {
     const code = tok.content;
     if (info.lang === 'artifact') {
       const name = code.trim();
-      if (!ARTIFACT_RE.test(name)) return `<p class="md-error">artifact name "${esc(name.slice(0, 80))}" is not allowed (letters, digits, . _ -; .svg .txt .json .html)</p>\n`;
+      if (!ARTIFACT_RE.test(name)) return `<p class="md-error">artifact name "${esc(name.slice(0, 80))}" is not allowed (${esc(ARTIFACT_RULE)})</p>\n`;
       return `<p><button type="button" class="btn artifact" data-artifact="${esc(name)}">Show ${esc(name)}</button></p>\n`;
     }
     const langClass = info.lang ? ` class="language-${esc(info.lang.replace(/[^a-z0-9_-]/g, ''))}"` : '';
