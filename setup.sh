@@ -22,10 +22,23 @@ esac
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # What the labs need on the local Linux host (the embedded default).
+# bubblewrap sandboxes students' shells in class mode; openssh-client reaches ssh lab hosts.
 PKGS=(tmux bpftrace linux-perf strace gdb lldb liblldb-14-dev systemtap-sdt-dev
-      procps python3 make g++ git ca-certificates)
+      procps python3 make g++ git ca-certificates curl bubblewrap openssh-client)
 # What the tests need besides: a browser, an sshd for the ssh backend, validators.
-[ "$MODE" = test ] && PKGS+=(chromium openssh-server openssh-client shellcheck packer vagrant bubblewrap)
+[ "$MODE" = test ] && PKGS+=(chromium openssh-server shellcheck packer vagrant)
+
+# Node.js 20+ with npm is the one prerequisite setup.sh does not install (Debian 12's own
+# nodejs is 18, too old): take it from nodejs.org or NodeSource.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup.sh: Node.js 20+ and npm are needed (node: $(command -v node || echo missing), npm: $(command -v npm || echo missing))" >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup.sh: Node.js $(node --version) is too old; tracelab needs Node.js 20 or newer" >&2
+  exit 1
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
