@@ -13,11 +13,12 @@ import * as http from 'http';
 import type { LabChecker, StepResult } from '../../../src/check/types';
 import { requireTracing, spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
 import { startBpftrace, parseHistograms, histStats, excerpt } from '../../../src/check/bpftrace';
-import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
+import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, illumosBranch, remaining } from '../../../src/check/labenv';
 import { normalizeAnswer } from '../../../src/check/answers';
+import { checkIllumos } from './illumos';
 
-const URLS = ['/page.txt', '/page.txt.sum', '/echo-server.js', '/nothere'];
-const ROUNDS = 5;
+export const URLS = ['/page.txt', '/page.txt.sum', '/echo-server.js', '/nothere'];
+export const ROUNDS = 5;
 
 function get(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,17 +42,18 @@ export function parseCounts(out: string): Map<string, number> {
 }
 
 /** A syscall answer: "futex", "futex(2)", "sys_futex", "sys_enter_futex". */
-function syscallName(a: string): string {
+export function syscallName(a: string): string {
   return normalizeAnswer(a).replace(/\(\d*\)$/, '').replace(/^(tracepoint:syscalls:)?(sys_enter_|sys_)/, '');
 }
 
 /** A URL answer: "/page.txt.sum", "page.txt.sum", "http://127.0.0.1:8080/page.txt.sum". */
-function urlPath(a: string): string {
+export function urlPath(a: string): string {
   const s = normalizeAnswer(a).replace(/^https?:\/\/[^/]+/, '');
   return s.startsWith('/') ? s : '/' + s;
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track === 'illumos') return checkIllumos(ctx);
   requireLinuxTrack(ctx.track);
   await requireTracing(['bpftrace']);
   requireLabModules(['dtrace-provider']);

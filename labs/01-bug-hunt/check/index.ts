@@ -14,7 +14,8 @@ import * as fs from 'fs';
 import type { LabChecker, StepResult } from '../../../src/check/types';
 import { requireTracing, runBounded, spawnGroup, delay, tail } from '../../../src/check/proc';
 import { startBpftrace, excerpt } from '../../../src/check/bpftrace';
-import { appEnv, usdtAddon, requireLabModules, syntaxError, requireLinuxTrack, fileDigest, remaining, exitedWithin } from '../../../src/check/labenv';
+import { checkIllumos } from './illumos';
+import { appEnv, usdtAddon, requireLabModules, syntaxError, requireLinuxTrack, illumosBranch, fileDigest, remaining, exitedWithin } from '../../../src/check/labenv';
 
 const APP_TIMEOUT_MS = 10000;
 const APP_OUTPUT_CAP = 64 * 1024;
@@ -39,6 +40,7 @@ export function parseProbes(out: string, pid: number): ProbeLine[] {
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track === 'illumos') return checkIllumos(ctx);
   requireLinuxTrack(ctx.track);
   await requireTracing(['bpftrace']);
   requireLabModules(['dtrace-provider']);

@@ -12,14 +12,15 @@ import * as http from 'http';
 import type { LabChecker, StepResult } from '../../../src/check/types';
 import { requireTracing, spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
 import { startBpftrace, parseHistograms, histKey, excerpt, type Histogram } from '../../../src/check/bpftrace';
-import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
+import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, illumosBranch, remaining } from '../../../src/check/labenv';
+import { checkIllumos } from './illumos';
 
 /** A handler whose median request takes this long is "slow". The buggy loadTags takes 40+ ms, the others < 1 ms. */
 export const SLOW_MS = 10;
 const ROUNDS = 8;
 
 /** What the original demo answers; a fix must not change it. */
-const EXPECTED: Record<string, string> = {
+export const EXPECTED: Record<string, string> = {
   '/foo/bar': '{"hello":"bar","tags":6000,"first":"node-0"}',
   '/foo/DTrace': '{"hello":"dtrace","tags":6000,"first":"node-0"}',
   '/ping': '{"pong":true}',
@@ -57,6 +58,7 @@ function fmtUs(us: number): string {
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track === 'illumos') return checkIllumos(ctx);
   requireLinuxTrack(ctx.track);
   await requireTracing(['bpftrace']);
   requireLabModules(['restify', 'dtrace-provider']);
