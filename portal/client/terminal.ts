@@ -19,6 +19,7 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import { MSG, ControlMessage, chunkText, decodeControl, encodeControl } from '../shared/protocol';
 import { DisposableStore, Disposable, on, timer, interval } from './dispose';
+import { HostStartView } from './progress';
 
 const HIGH = 256 * 1024;
 const LOW = 32 * 1024;
@@ -39,6 +40,9 @@ export class TerminalView implements Disposable {
   private disposed = false;
   private readonly encoder = new TextEncoder();
   private lastError = '';
+  /** A failed host start waits for the Retry button instead of reconnecting. */
+  private hostFailed = false;
+  private readonly hostStart: HostStartView;
 
   constructor(
     private readonly el: HTMLElement,
@@ -77,6 +81,12 @@ export class TerminalView implements Disposable {
     this.d.add({ dispose: () => ro.disconnect() });
     this.d.add(interval(() => this.control({ t: MSG.PING, n: Date.now() }), PING_MS));
     this.d.add({ dispose: () => this.conn.dispose() });
+    this.hostStart = this.d.add(new HostStartView(el, () => {
+      this.hostFailed = false;
+      this.retries = 0;
+      this.lastError = '';
+      this.connect();
+    }));
     this.refit();
     this.connect();
   }
@@ -141,6 +151,7 @@ export class TerminalView implements Disposable {
             attached = true;
             this.retries = 0;
             this.lastError = '';
+            this.hostStart.hide();
             this.onState('attached', m.msg.track);
             this.control({ t: MSG.RESIZE, cols: this.term.cols, rows: this.term.rows });
           }
@@ -150,6 +161,14 @@ export class TerminalView implements Disposable {
           // Before attach (e.g. tmux missing) the retry loop would repeat it: say each message once.
           if (!attached && m.msg.message !== this.lastError) this.term.write(`\r\n\x1b[1;31mtracelab: ${m.msg.message}\x1b[0m\r\n`);
           this.lastError = m.msg.message;
+          break;
+        case MSG.HOST_PROGRESS:
+          this.hostStart.progress(m.msg.percent, m.msg.message);
+          break;
+        case MSG.HOST_ERROR:
+          this.hostFailed = true;
+          this.hostStart.failed(m.msg.code, m.msg.message);
+          this.onState('error', `${m.msg.message} (${m.msg.code})`);
           break;
         case MSG.EXIT:
           this.ended = true;
@@ -161,7 +180,7 @@ export class TerminalView implements Disposable {
       }
     }));
     this.conn.add(on(ws as any, 'close', () => {
-      if (this.disposed || this.ended || this.ws !== ws) return;
+      if (this.disposed || this.ended || this.hostFailed || this.ws !== ws) return;
       // Backoff: 0.25 s, 0.5 s, 1 s, then every 2 s: a portal restart takes a second or two,
       // and a retry is one cheap HTTP request.
       const delay = Math.min(2000, 250 * 2 ** this.retries++);

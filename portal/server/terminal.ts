@@ -18,10 +18,10 @@
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer, WebSocket, RawData } from 'ws';
-import { MSG, PROTO_ERR, checkInputFrame, clampSize, decodeControl, encodeControl, ControlMessage, MAX_INPUT_FRAME } from '../shared/protocol';
+import { MSG, PROTO_ERR, checkInputFrame, clampSize, decodeControl, encodeControl, hostMessage, ControlMessage, MAX_INPUT_FRAME } from '../shared/protocol';
 import { Auth, originAllowed } from './auth';
-import type { Hosts } from './hosts';
-import type { ShellStream } from '../hosts/types';
+import type { Hosts, HostStatus } from './hosts';
+import { LabHost, LabHostError, HostErrorCode, ShellStream } from '../hosts/types';
 
 export const TERMINAL_PATH = '/api/terminal';
 const BATCH_MS = 5;
@@ -38,6 +38,8 @@ const INPUT_SLICE = 4096;
 /** A paste bigger than this (queued, not yet in the PTY) is refused, not buffered forever. */
 const MAX_PENDING_INPUT = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
+/** Start failures that are the student's machine, not a portal bug: shown on the page with Retry. */
+const SHOWN_HOST_ERRORS = new Set<HostErrorCode>(['HOST_START_FAILED', 'HOST_UNREACHABLE', 'HOST_MISSING_TOOL']);
 
 export interface TerminalGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -92,8 +94,8 @@ export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: strin
     (ws as any).tlAlive = true;
     ws.on('pong', () => ((ws as any).tlAlive = true));
     sendControl(ws, { t: MSG.STATUS, state: 'starting' });
-    const host = await hosts.get(user);
-    if (ws.readyState !== WebSocket.OPEN) return;
+    const host = await awaitHost(ws, user);
+    if (!host || ws.readyState !== WebSocket.OPEN) return;
     const shell = await host.openShell(size);
     if (ws.readyState !== WebSocket.OPEN) {
       shell.kill();
@@ -101,6 +103,34 @@ export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: strin
     }
     sendControl(ws, { t: MSG.STATUS, state: 'attached', track: host.track });
     new Session(ws, shell);
+  }
+
+  /**
+   * Wait for the user's host, relaying its start progress to the page. Progress rides
+   * this socket (not an SSE route) because the upgrade already authenticated the user
+   * and the page is waiting on exactly this socket. A start that failed for a reason
+   * the student can act on becomes HOST_ERROR (the page shows it with a Retry button
+   * rather than reconnecting into another `vagrant up`); anything else is a bug.
+   */
+  async function awaitHost(ws: WebSocket, user: string): Promise<LabHost | null> {
+    const ready = hosts.get(user);
+    const progress = (s: HostStatus) => sendControl(ws, { t: MSG.HOST_PROGRESS, percent: s.percent, message: hostMessage(s.message) });
+    // get() has just set the status: the snapshot first (a page reconnecting mid-boot), then every change.
+    const now = hosts.status(user);
+    if (now && now.state === 'starting') progress(now);
+    const off = hosts.onStatus((u, s) => u === user && s.state === 'starting' && progress(s));
+    ws.once('close', off);
+    try {
+      return await ready;
+    } catch (e) {
+      if (!(e instanceof LabHostError) || !SHOWN_HOST_ERRORS.has(e.code)) throw e;
+      log(`terminal: ${user}: host did not start: ${e.code}: ${e.message}`);
+      sendControl(ws, { t: MSG.HOST_ERROR, code: e.code, message: hostMessage(e.message) });
+      ws.close(1011, 'host did not start');
+      return null;
+    } finally {
+      off();
+    }
   }
 
   return {

@@ -35,6 +35,10 @@ export const MSG = {
   RELEASE: 'release',
   /** server → client: who controls the shell — spectate (read-only) / control (instructor typing); on a student's page, whether an instructor has taken over. */
   MODE: 'mode',
+  /** server → client: the user's lab host is still starting (a VM boot); sent while the gateway waits for it. */
+  HOST_PROGRESS: 'host-progress',
+  /** server → client: the lab host could not be started; the page shows it with a Retry button instead of reconnecting. */
+  HOST_ERROR: 'host-error',
 } as const;
 
 export type ControlMessage =
@@ -48,7 +52,22 @@ export type ControlMessage =
   | { t: typeof MSG.STATUS; state: 'attached' | 'starting'; track?: string }
   | { t: typeof MSG.TAKEOVER }
   | { t: typeof MSG.RELEASE }
-  | { t: typeof MSG.MODE; mode: 'spectate' | 'control'; by?: string };
+  | { t: typeof MSG.MODE; mode: 'spectate' | 'control'; by?: string }
+  | { t: typeof MSG.HOST_PROGRESS; percent: number; message: string }
+  | { t: typeof MSG.HOST_ERROR; code: string; message: string };
+
+/**
+ * Longest host message carried in HOST_PROGRESS / HOST_ERROR: a failed `vagrant up`
+ * explains itself at length, and the whole frame must stay under MAX_CONTROL_BYTES
+ * even when JSON escaping doubles it.
+ */
+export const MAX_HOST_MESSAGE = 400;
+
+/** A host message cut to fit a control frame (control characters would escape to 6 bytes each). */
+export function hostMessage(s: string): string {
+  const clean = s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, ' ');
+  return clean.length > MAX_HOST_MESSAGE ? clean.slice(0, MAX_HOST_MESSAGE - 1) + '…' : clean;
+}
 
 /** Stable error codes carried in ERROR messages and decode failures. */
 export const PROTO_ERR = {
@@ -130,6 +149,14 @@ export function decodeControl(text: unknown): Decoded<ControlMessage> {
     case MSG.MODE:
       if (v.mode !== 'spectate' && v.mode !== 'control') return bad(PROTO_ERR.BAD_MESSAGE, 'mode.mode must be spectate|control');
       return { ok: true, msg: { t: MSG.MODE, mode: v.mode, by: typeof v.by === 'string' ? v.by.slice(0, 100) : undefined } };
+    case MSG.HOST_PROGRESS:
+      if (typeof v.percent !== 'number' || !Number.isFinite(v.percent) || typeof v.message !== 'string') {
+        return bad(PROTO_ERR.BAD_MESSAGE, 'host-progress needs numeric percent and a message');
+      }
+      return { ok: true, msg: { t: MSG.HOST_PROGRESS, percent: Math.min(100, Math.max(0, Math.round(v.percent))), message: hostMessage(v.message) } };
+    case MSG.HOST_ERROR:
+      if (typeof v.code !== 'string' || typeof v.message !== 'string') return bad(PROTO_ERR.BAD_MESSAGE, 'host-error needs code and message');
+      return { ok: true, msg: { t: MSG.HOST_ERROR, code: v.code.slice(0, 40), message: hostMessage(v.message) } };
     default:
       return bad(PROTO_ERR.UNKNOWN_TAG, `unknown control message "${String(v.t).slice(0, 20)}"`);
   }

@@ -1,0 +1,213 @@
+/**
+ * A slow lab host's start, as the page's WebSocket sees it: HOST_PROGRESS messages
+ * in order while the host starts, then a working shell; a page that connects
+ * mid-boot gets the latest progress at once; a failed start is HOST_ERROR (no
+ * shell, no reconnect loop) and the next connection (Retry) starts it again.
+ *
+ * The backend here is a TEST BACKEND registered for this file only: a real LabHost
+ * whose start() takes about a second and reports progress through a ProgressFeed
+ * (as the vagrant backend does), then hands shells to the real local host (tmux).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildApp, App } from '../../portal/server/app';
+import { HOST_BACKENDS } from '../../portal/hosts';
+import { LocalHost } from '../../portal/hosts/local';
+import { ProgressFeed } from '../../portal/hosts/progress-feed';
+import { ExecOptions, ExecResult, LabHost, LabHostError, Progress, ShellStream, Track } from '../../portal/hosts/types';
+import type { HostStatus } from '../../portal/server/hosts';
+import { MSG, MAX_CONTROL_BYTES, decodeControl, encodeControl, hostMessage } from '../../portal/shared/protocol';
+import { tempData, testConfig, cleanupData, login, TermClient, FIXTURE_LABS } from './harness';
+
+const BACKEND = 'test-slow-start';
+const STEP_MS = 300;
+export const SLOW_STEPS: [number, string][] = [
+  [10, 'creating the VM'],
+  [40, 'booting'],
+  [80, 'provisioning'],
+];
+
+/** Users whose first start fails (then succeeds): a Retry after the student fixed something. */
+const failedOnce = new Set<string>();
+
+/** Test backend: a start that takes ~1 s with progress, then the local host's real shells. */
+export class SlowStartTestHost implements LabHost {
+  readonly kind = BACKEND;
+  readonly track: Track = 'linux';
+  private readonly feed = new ProgressFeed();
+  private readonly local: LocalHost;
+
+  constructor(
+    private readonly user: string,
+    dataDir: string,
+    labsDir: string,
+    private readonly failFirst: boolean,
+  ) {
+    this.local = new LocalHost({ user, dataDir, labsDir });
+  }
+
+  get workspace(): string {
+    return this.local.workspace;
+  }
+
+  async start(): Promise<void> {
+    this.feed.reset();
+    for (const [percent, message] of SLOW_STEPS) {
+      await new Promise((r) => setTimeout(r, STEP_MS));
+      this.feed.push(percent, message);
+      if (this.failFirst && percent >= 40 && !failedOnce.has(this.user)) {
+        failedOnce.add(this.user);
+        // Like vagrant.ts: the feed is left open after a failure; Hosts must not wait on it.
+        throw new LabHostError('HOST_START_FAILED', "vagrant up lab failed (exit 1): The box 'tracelab-illumos' could not be found");
+      }
+    }
+    await this.local.start();
+    this.feed.push(100, 'ready');
+    this.feed.close();
+  }
+
+  poll(): Promise<number | null> {
+    return this.local.poll();
+  }
+  stop(): Promise<void> {
+    return this.local.stop();
+  }
+  getState(): Record<string, unknown> {
+    return this.local.getState();
+  }
+  loadState(state: Record<string, unknown>): void {
+    this.local.loadState(state);
+  }
+  progress(): AsyncIterable<Progress> {
+    return this.feed.stream();
+  }
+  openShell(opts: { cols: number; rows: number; spectate?: boolean }): Promise<ShellStream> {
+    return this.local.openShell(opts);
+  }
+  exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
+    return this.local.exec(argv, opts);
+  }
+}
+
+let data: string;
+let portal: App;
+let base: string;
+let wsUrl: string;
+
+before(async () => {
+  HOST_BACKENDS[BACKEND] = (o) => new SlowStartTestHost(o.user, o.dataDir, o.labsDir, o.user.startsWith('fail'));
+  data = tempData();
+  portal = buildApp(testConfig(data, { hostBackend: BACKEND, labsDir: FIXTURE_LABS }), { log: () => undefined });
+  const { url } = await portal.listen();
+  base = url;
+  wsUrl = url.replace('http:', 'ws:') + 'api/terminal?cols=100&rows=30';
+});
+
+after(async () => {
+  delete HOST_BACKENDS[BACKEND];
+  await portal.close();
+  cleanupData(data);
+});
+
+const origin = () => base.replace(/\/$/, '');
+
+async function client(user: string): Promise<TermClient> {
+  const cookie = await login(base, portal.issueLoginToken(user));
+  return new TermClient(wsUrl, { Origin: origin(), cookie });
+}
+
+const progressOf = (t: TermClient) => t.controls.filter((c) => c.t === MSG.HOST_PROGRESS);
+
+test('the page receives the host start progress in order, then a working shell', async () => {
+  const seen: HostStatus[] = [];
+  const off = portal.hosts.onStatus((u, s) => u === 'slow' && seen.push(s));
+  const t = await client('slow');
+  try {
+    await t.until(() => t.controls.some((c) => c.t === MSG.STATUS && c.state === 'attached'), 'attached', 20000);
+    const attachedAt = t.controls.findIndex((c) => c.state === 'attached');
+    const progress = t.controls.slice(0, attachedAt).filter((c) => c.t === MSG.HOST_PROGRESS);
+    // Every step the backend reported, in order, before the shell.
+    const messages = progress.map((c) => c.message);
+    let at = -1;
+    for (const [, m] of SLOW_STEPS) {
+      const i = messages.indexOf(m, at + 1);
+      assert.ok(i > at, `'${m}' after the previous step in ${JSON.stringify(messages)}`);
+      at = i;
+    }
+    const percents = progress.map((c) => c.percent);
+    assert.deepEqual(percents, [...percents].sort((a, b) => a - b), 'percent never goes back');
+    assert.equal(progressOf(t).length, progress.length, 'no progress after the shell attached');
+
+    await t.until(() => /tracelab/.test(t.text), 'the prompt');
+    t.type('echo hp-$((6*7))\r');
+    await t.until(() => /hp-42/.test(t.text), 'hp-42 from the shell');
+
+    // The dashboard's view: the same progress, then running.
+    assert.deepEqual(portal.hosts.status('slow'), { state: 'running', percent: 100, message: 'ready' });
+    assert.equal(seen[0].state, 'starting');
+    assert.equal(seen[seen.length - 1].state, 'running');
+    for (const [p, m] of SLOW_STEPS) assert.ok(seen.some((s) => s.state === 'starting' && s.percent === p && s.message === m), `status event ${p}% ${m}`);
+  } finally {
+    off();
+    await t.close();
+  }
+});
+
+test('a page that connects while the host is booting sees the latest progress at once', async () => {
+  const a = await client('late');
+  let b: TermClient | null = null;
+  try {
+    await a.until(() => progressOf(a).some((c) => c.percent === 40), 'A at 40%', 20000);
+    b = await client('late');
+    const bb = b;
+    await bb.until(() => progressOf(bb).length > 0, 'B gets progress');
+    const first = progressOf(bb)[0];
+    assert.ok(first.percent >= 40, `B's first progress is the latest (${JSON.stringify(first)}), not a fresh start`);
+    await Promise.all([a, bb].map((c) => c.until(() => c.controls.some((m) => m.state === 'attached'), 'attached', 20000)));
+    // One start shared by both pages: each step was reported once.
+    assert.equal(progressOf(a).filter((c) => c.message === 'booting').length, 1);
+  } finally {
+    await a.close();
+    if (b) await b.close();
+  }
+});
+
+test('a failed start is HOST_ERROR with the host\'s reason, no shell; the next connection (Retry) starts it again', async () => {
+  const t = await client('failing');
+  try {
+    await t.until(() => t.closed !== null, 'the socket closes', 20000);
+    const err = t.controls.find((c) => c.t === MSG.HOST_ERROR);
+    assert.ok(err, `a host-error in ${JSON.stringify(t.controls)}`);
+    assert.equal(err.code, 'HOST_START_FAILED');
+    assert.match(err.message, /could not be found/);
+    assert.equal(t.controls.some((c) => c.state === 'attached'), false);
+    assert.equal(t.controls.some((c) => c.t === MSG.ERROR), false, 'a host failure is not reported as a protocol/portal error');
+    const dead = portal.hosts.status('failing')!;
+    assert.equal(dead.state, 'dead');
+    assert.equal(dead.code, 'HOST_START_FAILED');
+    assert.equal(dead.percent, 40, 'the dashboard sees how far it got');
+  } finally {
+    await t.close();
+  }
+  const retry = await client('failing');
+  try {
+    await retry.until(() => retry.controls.some((c) => c.state === 'attached'), 'attached after Retry', 20000);
+    assert.ok(progressOf(retry).some((c) => c.message === 'provisioning'), 'the retry started the host again, with progress');
+  } finally {
+    await retry.close();
+  }
+});
+
+test('host-progress / host-error messages: clamped, and a long host message still fits a control frame', () => {
+  const d = decodeControl(JSON.stringify({ t: 'host-progress', percent: 250.4, message: 'x' }));
+  assert.ok(d.ok);
+  assert.deepEqual(d.msg, { t: MSG.HOST_PROGRESS, percent: 100, message: 'x' });
+  assert.equal(decodeControl('{"t":"host-progress","percent":"5","message":"x"}').ok, false);
+  assert.equal(decodeControl('{"t":"host-error","code":"X"}').ok, false);
+  // vagrant's error-exit text can be long, quoted and multi-line.
+  const ugly = '"\\\n\x01'.repeat(2000);
+  const frame = encodeControl({ t: MSG.HOST_ERROR, code: 'HOST_START_FAILED', message: hostMessage(ugly) });
+  assert.ok(frame.length <= MAX_CONTROL_BYTES, `${frame.length} bytes`);
+  const back = decodeControl(frame);
+  assert.ok(back.ok && back.msg.t === MSG.HOST_ERROR && back.msg.message.endsWith('…'));
+});
