@@ -12,9 +12,20 @@ import { runBounded, which, BoundedResult } from '../proc';
 
 export type IllumosTool = 'dtrace' | 'mdb' | 'gcore';
 
+/**
+ * Stand-ins for tests off illumos (test/unit/illumos-checkers.test.ts): when
+ * TRACELAB_ILLUMOS_STANDINS names a directory and every tool asked for is found
+ * on PATH inside it, the checkers run against those. Never set in the lab box.
+ */
+export function standInsFor(tools: IllumosTool[]): boolean {
+  const dir = process.env.TRACELAB_ILLUMOS_STANDINS;
+  if (!dir) return false;
+  return tools.every((t) => which(t) === path.join(dir, t));
+}
+
 /** Throw unless this is an illumos host with the tools. */
 export function requireIllumos(tools: IllumosTool[], platform: string = process.platform): void {
-  if (platform !== 'sunos') {
+  if (platform !== 'sunos' && !standInsFor(tools)) {
     throw new CheckEnvironmentError(
       `the illumos track needs DTrace and mdb, which only illumos has (this is ${platform})`,
       'run the check inside the illumos lab box (cd vm && vagrant up; see vm/README.md), or use --track linux here',

@@ -1,0 +1,136 @@
+/**
+ * Warm-up, illumos track: start app/echo-server.js on the students' Node 6
+ * (its built-in node provider fires http-server-request/-response), run the
+ * lab's own illumos/syscount.d and illumos/server-latency.d on it while the
+ * same requests as the Linux branch are sent, and compare the answers with
+ * what the traces measured (the answer matching is the Linux branch's).
+ *
+ * Never run against real DTrace here (see vm/README.md); tested with stand-ins.
+ */
+import * as http from 'http';
+import * as path from 'path';
+import { CheckEnvironmentError, type LabChecker, type StepResult } from '../../../src/check/types';
+import { spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
+import { appEnv, remaining, syntaxError } from '../../../src/check/labenv';
+import { requireIllumos } from '../../../src/check/illumos/run';
+import { parseCounts, parseHistograms, histogramTotal, type Histogram } from '../../../src/check/illumos/dtrace';
+import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
+import { syscallName, urlPath, URLS, ROUNDS } from './index';
+
+function get(port: number, p: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${p} got no answer within 5 s`)));
+    req.on('error', reject);
+  });
+}
+
+/** The URL of a server-latency.d histogram: its "URL : ADDRESS" key line. */
+export function latencyUrl(h: Histogram): string | null {
+  for (const k of h.keys) {
+    const m = /^(\S+)\s*:\s*\S+$/.exec(k.trim());
+    if (m && m[1] !== 'URL') return m[1];
+  }
+  return null;
+}
+
+/** Mean of a power-of-two quantize(), taking each bucket at 1.5x its lower bound. */
+export function quantizeMean(h: Histogram): number {
+  const n = histogramTotal(h);
+  return n ? h.buckets.reduce((s, b) => s + (Number.isFinite(b.value) ? b.value * 1.5 : 0) * b.count, 0) / n : 0;
+}
+
+export const checkIllumos: LabChecker = async (ctx) => {
+  requireIllumos(['dtrace']);
+  const node = node6();
+  const appDir = path.join(ctx.dir, 'app');
+  const all = (message: string, evidence?: string): StepResult[] => [
+    { id: 'busiest-syscall', passed: false, message, evidence },
+    { id: 'slowest-url', passed: false, message, evidence },
+  ];
+  const bad = await syntaxError(path.join(appDir, 'echo-server.js'));
+  if (bad) return { passed: false, steps: all(`app/echo-server.js does not run: ${bad.split('\n')[0]}`, bad) };
+
+  const port = await freePort();
+  ctx.log(`starting echo-server.js on port ${port} (${node})`);
+  const app = spawnGroup(node, ['echo-server.js'], { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: 64 * 1024 });
+  let scOut = '';
+  let latOut = '';
+  let failure = '';
+  try {
+    await Promise.race([
+      waitForPort(port, Math.min(15000, remaining(ctx.deadline))),
+      app.exited.then((e) => {
+        throw new Error(`echo-server.js exited (${e.signal ?? 'code ' + e.code}) before it listened on port ${port}`);
+      }),
+    ]);
+    ctx.log('running illumos/syscount.d and illumos/server-latency.d');
+    const illumos = path.join(ctx.labSource, 'illumos');
+    const sc = await startDTrace({ script: path.join(illumos, 'syscount.d'), pid: app.pid }, { timeoutMs: remaining(ctx.deadline) });
+    const lat = await startDTrace({ script: path.join(illumos, 'server-latency.d'), pid: app.pid }, { timeoutMs: remaining(ctx.deadline) }).catch(async (e) => {
+      await sc.stop();
+      throw e;
+    });
+    try {
+      for (let i = 0; i < ROUNDS; i++) for (const u of URLS) await get(port, u);
+    } catch (e) {
+      failure = (e as Error).message;
+    }
+    [scOut, latOut] = await Promise.all([sc.stop(), lat.stop()]);
+  } catch (e) {
+    if (!(e instanceof CheckEnvironmentError) && !/^dtrace /.test((e as Error).message)) return { passed: false, steps: all((e as Error).message, tail(app.output(), 15)) };
+    throw e;
+  } finally {
+    await app.stop();
+  }
+  if (failure) return { passed: false, steps: all(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
+
+  const counts = parseCounts(scOut)
+    .filter((r) => /^[a-z_0-9]+$/.test(r.key))
+    .map((r): [string, number] => [r.key, r.value])
+    .sort((a, b) => b[1] - a[1]);
+  const lat2 = parseHistograms(latOut)
+    .map((h) => ({ url: latencyUrl(h), mean: quantizeMean(h), n: histogramTotal(h) }))
+    .filter((l): l is { url: string; mean: number; n: number } => l.url !== null && l.n > 0)
+    .sort((a, b) => b.mean - a.mean);
+  if (!counts.length || !lat2.length) {
+    const what = [counts.length ? '' : 'no system calls', lat2.length ? '' : 'no HTTP request/response probes (node*:::http-server-*; does this node have the node provider?)'].filter(Boolean).join(' and ');
+    return { passed: false, steps: all(`the traces saw ${what}`, firstLines(scOut + '\n' + latOut, 20)) };
+  }
+  const requests = ROUNDS * URLS.length;
+  const steps: StepResult[] = [];
+
+  // A tie (within 10%) at the top accepts either name, as on Linux.
+  const top = counts[0][1];
+  const okCalls = counts.filter(([, n]) => n >= top * 0.9).map(([name]) => name);
+  const sAns = ctx.answers['busiest-syscall'];
+  const scEvidence = counts.slice(0, 6).map(([n, c]) => `${n.padEnd(12)} ${c} (${(c / requests).toFixed(1)} per request)`).join('\n');
+  if (!sAns) {
+    steps.push({ id: 'busiest-syscall', passed: false, message: 'no answer yet: trace with syscount.d, then `tracelab answer 00 busiest-syscall NAME`', evidence: `${requests} requests traced; ${counts.length} different system calls seen` });
+  } else if (okCalls.includes(syscallName(sAns))) {
+    steps.push({ id: 'busiest-syscall', passed: true, message: `right: ${syscallName(sAns)}, ${(top / requests).toFixed(1)} calls per request in this run`, evidence: scEvidence });
+  } else {
+    const seen = counts.find(([n]) => n === syscallName(sAns));
+    steps.push({
+      id: 'busiest-syscall',
+      passed: false,
+      message: `not '${sAns}': ${seen ? `the server made ${seen[1]} ${seen[0]} calls, but another call was more frequent` : 'the trace saw no such call'}; run syscount.d while you send requests and read the last line`,
+      evidence: `${requests} requests traced; ${counts.length} different system calls seen`,
+    });
+  }
+
+  const uAns = ctx.answers['slowest-url'];
+  const slowest = lat2[0];
+  const latEvidence = lat2.map((l) => `${l.url.padEnd(18)} mean ~${Math.round(l.mean / 1000)} ms over ${l.n}`).join('\n');
+  if (!uAns) {
+    steps.push({ id: 'slowest-url', passed: false, message: 'no answer yet: trace with server-latency.d, then `tracelab answer 00 slowest-url /PATH`', evidence: `${requests} requests traced for ${lat2.length} URLs` });
+  } else if (urlPath(uAns) === slowest.url.toLowerCase()) {
+    steps.push({ id: 'slowest-url', passed: true, message: `right: ${slowest.url}, about ${Math.round(slowest.mean / 1000)} ms per request in this run`, evidence: latEvidence });
+  } else {
+    steps.push({ id: 'slowest-url', passed: false, message: `not '${uAns}': server-latency.d shows another URL slower; compare the histograms' buckets (us), not one curl`, evidence: `${requests} requests traced for ${lat2.length} URLs` });
+  }
+  return { passed: steps.every((s) => s.passed), steps };
+};
