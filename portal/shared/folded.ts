@@ -38,6 +38,8 @@ export interface FoldedParse {
   maxDepth: number;
   /** Why the input was not read to the end, or null when it was. */
   truncated: string | null;
+  /** The tool whose raw (unfolded) output this is, when it is that: nothing is parsed then. */
+  raw: 'bpftrace' | 'perf script' | null;
 }
 
 interface Building {
@@ -57,6 +59,10 @@ export function parseFoldedStacks(text: string, limits: Partial<FoldedLimits> = 
     text = text.slice(0, cut > 0 ? cut : lim.maxBytes);
     truncated = `read the first ${fmtBytes(lim.maxBytes)} only`;
   }
+  // Raw profiler output is the usual mistake (the wrong file, or stackfold.js not run
+  // yet); its "]: 3" lines would otherwise parse as a frame named "]:".
+  const raw = /^@\w*\[\s*$/m.test(text) ? 'bpftrace' : /^\S.*\s\d+(\/\d+)?\s+\d+\.\d+:\s/m.test(text) ? 'perf script' : null;
+  if (raw) return { root: { n: 'all', v: 0 }, stacks: 0, skipped: 0, deep: 0, maxDepth: lim.maxDepth, truncated, raw };
   const root: Building = { n: 'all', v: 0, kids: null };
   let stacks = 0;
   let skipped = 0;
@@ -95,7 +101,7 @@ export function parseFoldedStacks(text: string, limits: Partial<FoldedLimits> = 
       node = kid;
     }
   }
-  return { root: freeze(root, root.v * lim.minShare), stacks, skipped, deep, maxDepth: lim.maxDepth, truncated };
+  return { root: freeze(root, root.v * lim.minShare), stacks, skipped, deep, maxDepth: lim.maxDepth, truncated, raw: null };
 }
 
 /** Children sorted by name, as flame graphs draw them (so towers of one caller stay together). */

@@ -87,6 +87,15 @@ test('frames with a negligible share are dropped, their samples stay in the pare
   assert.deepEqual(main.c!.map((c) => c.n), ['hot']);
 });
 
+test('raw bpftrace or perf script output is recognised, not parsed into odd frames', () => {
+  const bpf = 'Attaching 4 probes...\n@[\n\t7fe1a0027cbc JS:*Visitors.isNew /root/ws/03-flame-graphs/app/report.js:53:37+229 (/tmp/perf-4242.map)\n]: 78\n';
+  assert.equal(parseFoldedStacks(bpf).raw, 'bpftrace');
+  assert.equal(parseFoldedStacks(bpf).root.v, 0);
+  const perf = 'node 16143/16143  1159.507218: cpu-clock:ppp:\n\t    7f850c02a36a JS:*Visitors.isNew /root/ws/03-flame-graphs/app/report.js:53:37 (/tmp/perf-16143.map)\n\n';
+  assert.equal(parseFoldedStacks(perf).raw, 'perf script');
+  assert.equal(parseFoldedStacks(fs.readFileSync(FIXTURE, 'utf8')).raw, null);
+});
+
 test('a file with no stacks parses to an empty root', () => {
   const p = parseFoldedStacks('<html><script>alert(1)</script></html>\n');
   assert.equal(p.root.v, 0);

@@ -34,6 +34,10 @@ export async function renderFoldedArtifact(res: Response, name: string): Promise
   const p = parseFoldedStacks(text);
   if (cut && !p.truncated) p.truncated = `read the first ${Math.round(FOLDED_LIMITS.maxBytes / (1024 * 1024))} MB only`;
   const box = h('div', { class: 'folded-view' });
+  if (p.raw) {
+    box.append(h('p', { class: 'artifact-note bad' }, `${name} is ${p.raw} output, not folded stacks: fold it first, e.g. node linux/stackfold.js < out/stacks.txt > out/stacks.folded`));
+    return box;
+  }
   if (!p.root.v) {
     box.append(h('p', { class: 'artifact-note bad' }, `${name} has no stacks: a folded file has one "frame;frame;... count" line per stack (lab 3's stackfold.js writes it).`));
     return box;

@@ -1,0 +1,199 @@
+/**
+ * The student's own flame graph, in real Chromium: `tracelab serve` on the real labs,
+ * lab 3's "Draw the flame graph" step, folded stacks captured from lab 3's own scripts
+ * (test/fixtures/folded/README.md) put where stackfold.js writes them, then Show,
+ * zoom and search as a student would. Also: a hostile or huge file stays text, bounded.
+ *
+ * Set TRACELAB_SCREENSHOTS=DIR to keep folded.png and folded-zoomed.png.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { chromium, Browser, Page } from 'playwright-core';
+import { REPO, tempData, cleanupData } from '../server/harness';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LAB = '03-flame-graphs';
+const FIXTURE = path.join(REPO, 'test', 'fixtures', 'folded', 'report-bpftrace.folded');
+const shots = process.env.TRACELAB_SCREENSHOTS;
+
+let data: string;
+let portal: ChildProcess | null = null;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Start `tracelab serve` on this installation's labs and resolve the login URL it prints. */
+function startPortal(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(port), '--data', data, '--labs', path.join(REPO, 'labs')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_TEST_CONTEXT: '' },
+    });
+    portal = child;
+    let out = '';
+    let err = '';
+    const t = setTimeout(() => reject(new Error(`tracelab serve printed no URL in 20 s:\n${out}\n${err}`)), 20000);
+    child.stdout!.on('data', (b) => {
+      out += b;
+      const m = /(http:\/\/127\.0\.0\.1:[0-9]+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
+    });
+    child.stderr!.on('data', (b) => (err += b));
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      if (!/token=/.test(out)) reject(new Error(`tracelab serve exited ${code}:\n${out}\n${err}`));
+    });
+  });
+}
+
+function stopPortal(): Promise<void> {
+  const child = portal;
+  portal = null;
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+const outDir = () => path.join(data, 'workspaces', 'self', LAB, 'out');
+
+async function showArtifact(name: string): Promise<void> {
+  await page.locator(`#step button.artifact[data-artifact="${name}"]`).click();
+}
+
+/** Summed width of the boxes whose text matches `re`, as a share of the graph's width. */
+function share(re: RegExp): Promise<number> {
+  return page.evaluate((src) => {
+    const g = document.querySelector('#artifact-graph .viz-fg') as HTMLElement;
+    const r = new RegExp(src);
+    const boxes = Array.from(g.querySelectorAll('.fr')).filter((b) => r.test(b.textContent || '')) as HTMLElement[];
+    return boxes.reduce((a, b) => a + b.getBoundingClientRect().width, 0) / g.getBoundingClientRect().width;
+  }, re.source);
+}
+
+before(async () => {
+  data = tempData();
+  const url = await startPortal(await freePort());
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector(`a.card[data-lab="${LAB}"]`);
+  await page.click(`a.card[data-lab="${LAB}"]`);
+  // The terminal attaching means the workspace (with its out/ dir) has been made.
+  await page.waitForSelector('#term-state.attached', { timeout: 20000 });
+  const pill = page.locator('#stepnav .pill').nth(2);
+  await pill.click();
+  await page.waitForSelector('#step button.artifact[data-artifact="stacks.folded"]');
+  assert.match(await page.locator('#step h1').innerText(), /Draw the flame graph/);
+});
+
+after(async () => {
+  await browser?.close();
+  await stopPortal();
+  cleanupData(data);
+});
+
+test('before the file exists, Show says which step makes it', async () => {
+  fs.rmSync(path.join(outDir(), 'stacks.folded'), { force: true });
+  await showArtifact('stacks.folded');
+  await page.waitForSelector('#artifact-msg:not([hidden])');
+  assert.match(await page.locator('#artifact-msg').innerText(), /03-flame-graphs\/out\/stacks\.folded is not there yet/);
+  assert.equal(await page.locator('#artifact-graph').isHidden(), true);
+});
+
+test('the student\'s folded stacks render in the page as a flame graph, the hot frame wide', async () => {
+  fs.mkdirSync(outDir(), { recursive: true });
+  fs.copyFileSync(FIXTURE, path.join(outDir(), 'stacks.folded'));
+  await showArtifact('stacks.folded');
+  await page.waitForSelector('#artifact-graph .viz-flamegraph .fr');
+  assert.equal(await page.locator('#artifact-msg').isHidden(), true);
+  assert.equal(await page.locator('#artifact-frame').isHidden(), true, 'no iframe for folded stacks');
+  assert.equal(await page.locator('#artifact-graph iframe').count(), 0);
+  assert.match(await page.locator('#artifact-graph .artifact-note').innerText(), /^198 samples in 24 stacks$/);
+  assert.ok((await page.locator('#artifact-graph .fr').count()) > 10);
+  const hot = await share(/^Visitors\.isNew report\.js:53$/);
+  assert.ok(hot > 0.75 && hot < 0.95, `isNew spans ${hot} of the graph (169 of 198 samples)`);
+  // Beside the terminal: the panel sits above the terminal, in the right-hand column.
+  const [panel, term] = [await page.locator('#artifact').boundingBox(), await page.locator('#term').boundingBox()];
+  assert.ok(panel && term && panel.y + panel.height <= term.y + 1 && Math.abs(panel.x - term.x) < 2, 'graph panel above the terminal');
+  if (shots) await page.screenshot({ path: path.join(shots, 'folded.png') });
+});
+
+test('clicking a frame zooms into it; searching highlights and measures a function', async () => {
+  const status = page.locator('#artifact-graph .viz-fg-status');
+  const summarise = page.locator('#artifact-graph .fr', { hasText: /^summarise report\.js:66$/ }).first();
+  const before = await share(/^summarise report\.js:66$/);
+  assert.ok(before < 0.97, `summarise spans ${before} before zooming`);
+  await summarise.click();
+  assert.match(await status.innerText(), /^zoomed: summarise report\.js:66 — \d+ samples/);
+  const after = await share(/^summarise report\.js:66$/);
+  assert.ok(after > 0.99, `summarise spans the whole graph once zoomed (${after})`);
+  assert.ok((await share(/^Visitors\.isNew /)) > (await share(/^summarise /)) * 0.8, 'isNew fills most of summarise');
+
+  await page.locator('#artifact-graph input[type=search]').fill('isNew');
+  assert.match(await status.innerText(), /matched 85\.4%/); // 169 / 198
+  assert.ok((await page.locator('#artifact-graph .fr.hit').count()) >= 1);
+  if (shots) await page.screenshot({ path: path.join(shots, 'folded-zoomed.png') });
+
+  await page.locator('#artifact-graph .viz-reset').click();
+  assert.match(await status.innerText(), /^198 samples/);
+});
+
+test('the file is data, not HTML: markup in frame names shows as text', async () => {
+  fs.writeFileSync(path.join(outDir(), 'stacks.folded'), 'main;<img src=x onerror="window.__pwned=1">;leaf 3\nmain;other 1\n');
+  await showArtifact('stacks.folded');
+  await page.locator('#artifact-graph .fr', { hasText: '<img src=x' }).waitFor();
+  assert.equal(await page.locator('#artifact-graph img').count(), 0);
+  assert.equal(await page.evaluate(() => (window as any).__pwned), undefined);
+  assert.match(await page.locator('#artifact-graph .artifact-note').innerText(), /^4 samples in 2 stacks$/);
+});
+
+test('a file that is not folded stacks, or one too large, says so in the panel', async () => {
+  // bpftrace's own output (stackfold.js not run): named as such, with the fix.
+  fs.writeFileSync(path.join(outDir(), 'stacks.folded'), 'Attaching 4 probes...\n@[\n\t7f00 JS:*isNew /w/report.js:53:37+229 (/tmp/perf-1.map)\n]: 3\n');
+  await showArtifact('stacks.folded');
+  await page.locator('#artifact-graph .artifact-note.bad').waitFor();
+  assert.match(await page.locator('#artifact-graph').innerText(), /stacks\.folded is bpftrace output, not folded stacks: fold it first, e\.g\. node linux\/stackfold\.js/);
+  fs.writeFileSync(path.join(outDir(), 'stacks.folded'), 'nothing to see\n');
+  await showArtifact('stacks.folded');
+  await page.locator('#artifact-graph .artifact-note.bad', { hasText: 'has no stacks' }).waitFor();
+
+  // 10 MB of stacks: the page reads the first 8 MB and says it did.
+  const line = 'main;' + 'frame;'.repeat(30) + 'leaf 1\n';
+  fs.writeFileSync(path.join(outDir(), 'stacks.folded'), line.repeat(Math.ceil((10 * 1024 * 1024) / line.length)));
+  await showArtifact('stacks.folded');
+  await page.locator('#artifact-graph .artifact-note.warn').waitFor({ timeout: 30000 });
+  assert.match(await page.locator('#artifact-graph .artifact-note').innerText(), /file too large: read the first 8 MB only/);
+  assert.ok((await page.locator('#artifact-graph .fr').count()) > 0);
+});
+
+test('an SVG artifact still opens in the sandboxed frame, and Close empties the panel', async () => {
+  fs.writeFileSync(path.join(outDir(), 'stacks.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><text y="20">svg-made</text></svg>');
+  await showArtifact('stacks.svg');
+  await page.waitForSelector('#artifact-frame:not([hidden])');
+  assert.equal(await page.locator('#artifact-graph').isHidden(), true);
+  await page.click('#artifact-close');
+  assert.equal(await page.locator('#artifact').isHidden(), true);
+  assert.equal(await page.locator('#artifact-graph .fr').count(), 0);
+  assert.deepEqual(pageErrors, []);
+});
