@@ -8,7 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { INSTALL_ROOT } from '../labs';
-import { CheckEnvironmentError, type LabChecker } from './types';
+import { CheckEnvironmentError } from './types';
 import { runBounded } from './proc';
 
 export const LABS_NODE_MODULES = path.join(INSTALL_ROOT, 'labs', 'node_modules');
@@ -109,17 +109,4 @@ export function exitedWithin(
       resolve(r);
     });
   });
-}
-
-/**
- * A lab's illumos branch, if it has one: labs/<id>/check/illumos.ts exporting
- * `checkIllumos` (dtrace + the parsers in src/check/illumos/). Loaded only when
- * present, so a lab without one still says plainly (exit 3) that it has none.
- */
-export function illumosBranch(checkDir: string): LabChecker | null {
-  const file = path.join(checkDir, 'illumos.js');
-  if (!fs.existsSync(file)) return null;
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const mod = require(file) as { checkIllumos?: LabChecker };
-  return typeof mod.checkIllumos === 'function' ? mod.checkIllumos : null;
 }

@@ -13,7 +13,7 @@ import * as http from 'http';
 import type { LabChecker, StepResult } from '../../../src/check/types';
 import { requireTracing, spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
 import { startBpftrace, parseHistograms, histStats, excerpt } from '../../../src/check/bpftrace';
-import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, illumosBranch, remaining } from '../../../src/check/labenv';
+import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
 import { normalizeAnswer } from '../../../src/check/answers';
 import { checkIllumos } from './illumos';
 

@@ -15,7 +15,7 @@ import type { LabChecker, StepResult } from '../../../src/check/types';
 import { requireTracing, runBounded, spawnGroup, delay, tail } from '../../../src/check/proc';
 import { startBpftrace, excerpt } from '../../../src/check/bpftrace';
 import { checkIllumos } from './illumos';
-import { appEnv, usdtAddon, requireLabModules, syntaxError, requireLinuxTrack, illumosBranch, fileDigest, remaining, exitedWithin } from '../../../src/check/labenv';
+import { appEnv, usdtAddon, requireLabModules, syntaxError, requireLinuxTrack, fileDigest, remaining, exitedWithin } from '../../../src/check/labenv';
 
 const APP_TIMEOUT_MS = 10000;
 const APP_OUTPUT_CAP = 64 * 1024;

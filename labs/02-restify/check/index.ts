@@ -12,7 +12,7 @@ import * as http from 'http';
 import type { LabChecker, StepResult } from '../../../src/check/types';
 import { requireTracing, spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
 import { startBpftrace, parseHistograms, histKey, excerpt, type Histogram } from '../../../src/check/bpftrace';
-import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, illumosBranch, remaining } from '../../../src/check/labenv';
+import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
 import { checkIllumos } from './illumos';
 
 /** A handler whose median request takes this long is "slow". The buggy loadTags takes 40+ ms, the others < 1 ms. */
