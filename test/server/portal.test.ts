@@ -266,6 +266,14 @@ test('artifacts: name rules, 404 until made, then served sandboxed', async () =>
   assert.equal(ok.headers.get('content-security-policy'), 'sandbox allow-scripts');
   assert.equal(ok.headers.get('x-content-type-options'), 'nosniff');
   assert.match(await ok.text(), /made/);
+  // Folded stacks are text for the page to parse: text/plain, same sandbox headers.
+  fs.writeFileSync(path.join(out, 'stacks.folded'), 'main;f 3\n');
+  const folded = await get('stacks.folded');
+  assert.equal(folded.status, 200);
+  assert.equal(folded.headers.get('content-type'), 'text/plain; charset=utf-8');
+  assert.equal(folded.headers.get('content-security-policy'), 'sandbox allow-scripts');
+  assert.equal(folded.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(await folded.text(), 'main;f 3\n');
   // A symlink out of the workspace is not followed.
   fs.symlinkSync('/etc/passwd', path.join(out, 'passwd.txt'));
   assert.equal((await get('passwd.txt')).status, 404);
