@@ -14,12 +14,13 @@ import * as path from 'path';
 import { CheckEnvironmentError, type LabChecker, type StepResult } from '../../../src/check/types';
 import { requireTracing, runBounded, spawnGroup, delay, cleanBpftraceStderr, which } from '../../../src/check/proc';
 import { parseFolded, appSelfShares, flameTree, totalSamples, type FrameShare } from '../../../src/check/flamegraph';
+import { checkIllumos } from './illumos';
 
-const APP = path.join('app', 'report.js');
-const NEEDED_SPEEDUP = 3;
+export const APP = path.join('app', 'report.js');
+export const NEEDED_SPEEDUP = 3;
 /** "Dominating" = the deepest app frame in more than this share of samples. */
-const DOMINATING_SHARE = 0.3;
-const PROFILE_SECONDS = 2;
+export const DOMINATING_SHARE = 0.3;
+export const PROFILE_SECONDS = 2;
 // --no-short-builtin-calls: V8 otherwise copies its builtins to anonymous memory, where
 // no symbol names them ([unknown] boxes); this keeps them at their Builtins_* symbols.
 const NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack', '--no-turbo-inlining', '--no-short-builtin-calls'];
@@ -39,7 +40,7 @@ interface Timed {
 }
 
 /** Run `node file` to completion under bash's `time`, for its output and CPU time. */
-async function timeRun(node: string, file: string, cwd: string, timeoutMs: number): Promise<Timed> {
+export async function timeRun(node: string, file: string, cwd: string, timeoutMs: number): Promise<Timed> {
   const r = await runBounded('bash', ['-c', 'TIMEFORMAT="tracelab-cpu %3U %3S"; time "$0" "$@"', node, file], {
     cwd,
     timeoutMs,
@@ -124,7 +125,7 @@ async function profile(node: string, file: string, labSource: string, scratch: s
   }
 }
 
-function firstDifference(a: string, b: string): string {
+export function firstDifference(a: string, b: string): string {
   const al = a.split('\n');
   const bl = b.split('\n');
   for (let i = 0; i < Math.max(al.length, bl.length); i++) {
@@ -141,6 +142,7 @@ function table(shares: FrameShare[]): string {
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track === 'illumos') return checkIllumos(ctx);
   if (ctx.track !== 'linux') {
     // The illumos track's steps (DTrace, mdb_v8) are written; its checker is not yet.
     throw new CheckEnvironmentError(`the ${ctx.lab} checker runs on the Linux track only`, 'run it on a Linux lab host: tracelab check 03-flame-graphs --track linux');

@@ -14,16 +14,17 @@ import { CheckEnvironmentError, type LabChecker } from '../../../src/check/types
 import { requireTracing, runBounded, spawnGroup, delay, cleanBpftraceStderr, which } from '../../../src/check/proc';
 import { sampleRss, readHeapLog, growth, type Point } from '../../../src/check/rss';
 import { parseStackMap, byAppFrame } from '../../../src/check/ustack';
+import { checkIllumos } from './illumos';
 
 const APP = path.join('app', 'leak2.js');
-const RATE = 1500;
-const RUN_MS = 4000;
-const TRACE_SECONDS = 2;
+export const RATE = 1500;
+export const RUN_MS = 4000;
+export const TRACE_SECONDS = 2;
 /** Growth allowed after the first second (V8 sizes its young generation then). */
-const MAX_RSS_GROWTH_MB = 20;
+export const MAX_RSS_GROWTH_MB = 20;
 const MAX_HEAP_GROWTH_MB = 10;
-const WARMUP_S = 1;
-const WINDOW_S = 0.6;
+export const WARMUP_S = 1;
+export const WINDOW_S = 0.6;
 const NODE_FLAGS = [
   '--perf-basic-prof',
   '--interpreted-frames-native-stack',
@@ -95,6 +96,7 @@ function mmapSummary(r: Run): string {
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track === 'illumos') return checkIllumos(ctx);
   if (ctx.track !== 'linux') {
     // The illumos track's steps (DTrace, mdb_v8) are written; its checker is not yet.
     throw new CheckEnvironmentError(`the ${ctx.lab} checker runs on the Linux track only`, 'run it on a Linux lab host: tracelab check 04-memory-leak --track linux');

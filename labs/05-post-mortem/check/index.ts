@@ -11,6 +11,7 @@ import { CheckEnvironmentError, type LabChecker, type StepResult } from '../../.
 import { spawnGroup, waitForOutput, which } from '../../../src/check/proc';
 import { normalizeAnswer } from '../../../src/check/answers';
 import { requirePostMortem, takeCore, llnodeScript, parseFindJsObjects, parseInspect, parseFindRefs } from '../../../src/check/llnode';
+import { checkIllumos } from './illumos';
 
 const APP = path.join('app', 'shop.js');
 const QUESTIONS = ['order-count', 'coupon-code', 'coupon-holder'];
@@ -63,6 +64,7 @@ async function readTheCore(node: string, dir: string, scratch: string, log: (m: 
 }
 
 export const check: LabChecker = async (ctx) => {
+  if (ctx.track === 'illumos') return checkIllumos(ctx);
   if (ctx.track !== 'linux') {
     // The illumos track's steps (DTrace, mdb_v8) are written; its checker is not yet.
     throw new CheckEnvironmentError(`the ${ctx.lab} checker runs on the Linux track only`, 'run it on a Linux lab host: tracelab check 05-post-mortem --track linux');
