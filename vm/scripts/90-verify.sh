@@ -65,7 +65,20 @@ grep -q 'TracelabMarker' "$work/mdb" ||
     { echo "90-verify: mdb_v8 did not find TracelabMarker:" >&2; head -40 "$work/mdb" >&2; exit 1; }
 
 # 6. Every lab with an illumos track: its checker fails on the buggy app and
-#    passes on labs/ with solutions/ laid over it, as the student.
+#    passes on the solved copy, as the student. A solution is applied as the
+#    test suite does: its solve.sh if it has one (some write answers with
+#    bin/tracelab, which needs the modern node first on PATH), else laid over.
+#    The checkers start lab apps with $TRACELAB_NODE6 (this Node 6).
+node6=/opt/node-v$NODE6_VERSION/bin/node
+modern=""
+for n in /opt/ooce/bin/node /opt/ooce/node-*/bin/node; do
+    if [ -x "$n" ]; then modern=$(dirname "$n"); break; fi
+done
+[ -n "$modern" ] || { echo "90-verify: no modern node under /opt/ooce" >&2; exit 1; }
+# 00-warm-up's solve.sh writes answers measured on Linux (busiest-syscall
+# futex); on illumos the trace names other calls, so there its solved copy must
+# be judged (exit 0 or 1), not necessarily pass.
+linux_answers="00-warm-up"
 for labdir in "$labs"/[0-9][0-9]-*; do
     id=$(basename "$labdir")
     [ -d "$labdir/check" ] || { echo "90-verify: $id has no checker, skipped"; continue; }
@@ -75,13 +88,25 @@ for labdir in "$labs"/[0-9][0-9]-*; do
     fixed=$work/$id-fixed
     cp -R "$labdir" "$buggy"
     cp -R "$labdir" "$fixed"
-    if [ -d "/opt/tracelab/solutions/$id" ]; then cp -R "/opt/tracelab/solutions/$id/." "$fixed/"; fi
+    sol=/opt/tracelab/solutions/$id
+    if [ -x "$sol/solve.sh" ]; then
+        PATH="$modern:$PATH" "$sol/solve.sh" "$fixed"
+    elif [ -d "$sol" ]; then
+        cp -R "$sol/." "$fixed/"
+    fi
     chown -R student "$buggy" "$fixed"
 
     rc=0
-    su student -c "tracelab check $id --track illumos --dir $buggy" || rc=$?
+    su student -c "TRACELAB_NODE6=$node6 tracelab check $id --track illumos --dir $buggy" || rc=$?
     [ "$rc" -eq 1 ] || { echo "90-verify: $id checker on the buggy app exited $rc, expected 1 (fail)" >&2; exit 1; }
-    su student -c "tracelab check $id --track illumos --dir $fixed" ||
-        { echo "90-verify: $id checker failed on the fixed app" >&2; exit 1; }
+    rc=0
+    su student -c "TRACELAB_NODE6=$node6 tracelab check $id --track illumos --dir $fixed" || rc=$?
+    case " $linux_answers " in
+    *" $id "*)
+        [ "$rc" -le 1 ] || { echo "90-verify: $id checker on the solved copy exited $rc, expected 0 or 1" >&2; exit 1; }
+        echo "90-verify: $id judged the Linux answers with exit $rc (not required to pass on illumos)" ;;
+    *)
+        [ "$rc" -eq 0 ] || { echo "90-verify: $id checker failed on the fixed app (exit $rc)" >&2; exit 1; } ;;
+    esac
 done
 echo "90-verify: all checks passed"
