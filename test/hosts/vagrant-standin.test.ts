@@ -12,6 +12,10 @@ import * as path from 'path';
 import { VagrantHost, parseMachineReadable, rewriteSshConfig } from '../../portal/hosts/vagrant';
 import { LabHostError, Progress } from '../../portal/hosts/types';
 import { startSshd, sshdAvailable, Sshd } from './sshd-fixture';
+import { HOST_BACKENDS } from '../../portal/hosts';
+import { buildApp } from '../../portal/server/app';
+import { MSG } from '../../portal/shared/protocol';
+import { tempData, testConfig, cleanupData, login, TermClient } from '../server/harness';
 
 const skip = sshdAvailable();
 let sshd: Sshd;
@@ -122,6 +126,32 @@ test('stand-in vagrant: start() runs up → ssh-config → host key read, stream
   assert.equal(log().pop(), 'halt lab');
   await h.destroy();
   assert.equal(log().pop(), 'destroy -f lab');
+});
+
+test('stand-in vagrant: its progress reaches the lab page\'s terminal socket, then the shell over ssh', { skip: skip ?? false }, async () => {
+  // This test's portal gets the stand-in vagrant host through a backend registered for it alone.
+  HOST_BACKENDS['vagrant-standin'] = () => host();
+  const data = tempData();
+  const portal = buildApp(testConfig(data, { hostBackend: 'vagrant-standin' }), { log: () => undefined });
+  let t: TermClient | null = null;
+  try {
+    const { url } = await portal.listen();
+    const cookie = await login(url, portal.issueLoginToken('ada'));
+    const c = (t = new TermClient(url.replace('http:', 'ws:') + 'api/terminal?cols=100&rows=30', { Origin: url.replace(/\/$/, ''), cookie }));
+    await c.until(() => c.controls.some((m) => m.t === MSG.STATUS && m.state === 'attached'), 'attached over ssh', 30000);
+    const upTo = c.controls.findIndex((m) => m.state === 'attached');
+    const shown = c.controls.slice(0, upTo).filter((m) => m.t === MSG.HOST_PROGRESS).map((m) => m.message);
+    for (const m of ['booting', 'provisioning', 'connecting']) assert.ok(shown.includes(m), `'${m}' reached the page: ${JSON.stringify(shown)}`);
+    assert.ok(shown.indexOf('booting') < shown.indexOf('connecting'), JSON.stringify(shown));
+    c.type('echo vg-$((6*7))\r');
+    await c.until(() => /vg-42/.test(c.text), 'vg-42 from the shell on the "box"');
+    assert.equal(portal.hosts.status('ada')!.state, 'running');
+  } finally {
+    if (t) await t.close();
+    await portal.close();
+    delete HOST_BACKENDS['vagrant-standin'];
+    cleanupData(data);
+  }
 });
 
 test('stand-in vagrant: a failed `vagrant up` rejects HOST_START_FAILED with Vagrant\'s own reason', { skip: skip ?? false }, async () => {
