@@ -17,7 +17,7 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import { MSG, ControlMessage, chunkText, decodeControl, encodeControl } from '../shared/protocol';
+import { MSG, ControlMessage, INPUT_CHUNK, chunkText, decodeControl, encodeControl } from '../shared/protocol';
 import { DisposableStore, Disposable, on, timer, interval } from './dispose';
 import { HostStartView } from './progress';
 
@@ -39,6 +39,8 @@ export class TerminalView implements Disposable {
   private ended = false;
   private disposed = false;
   private readonly encoder = new TextEncoder();
+  /** Keystrokes are encoded into this one buffer (WebSocket.send copies it): nothing allocated per key. */
+  private readonly keyBuf = new Uint8Array(INPUT_CHUNK);
   private lastError = '';
   /** A failed host start waits for the Retry button instead of reconnecting. */
   private hostFailed = false;
@@ -116,6 +118,11 @@ export class TerminalView implements Disposable {
       this.ended = false;
       this.connect();
       return;
+    }
+    // At most 3 UTF-8 bytes per UTF-16 unit: a keystroke (the common case) always fits.
+    if (s.length * 3 <= INPUT_CHUNK) {
+      const { written } = this.encoder.encodeInto(s, this.keyBuf);
+      return this.sendBytes(this.keyBuf.subarray(0, written));
     }
     for (const chunk of chunkText(s)) this.sendBytes(this.encoder.encode(chunk));
   }
