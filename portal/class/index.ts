@@ -65,6 +65,7 @@ export class ClassMode {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_FRAME * 4 });
   private readonly sockets = new Set<import('ws').WebSocket>();
   private readonly poller: NodeJS.Timeout;
+  private readonly offHostStatus: () => void;
   private closed = false;
 
   constructor(
@@ -78,6 +79,11 @@ export class ClassMode {
     this.cs = this.service.cs;
     hosts.backendOf = (user) => this.service.backendOf(user);
     this.router = this.makeRouter();
+    // Hosts follows every start, a student's first page load included: show its progress on the dashboard.
+    this.offHostStatus = hosts.onStatus((user, s) => {
+      const u = this.cs.user(user);
+      if (u && u.role === 'student' && u.class) this.setStatus(u.class, user, { state: s.state, percent: s.percent, message: s.message });
+    });
     this.poller = setInterval(() => void this.poll(), POLL_MS);
     this.poller.unref();
     void this.reattachAll();
@@ -382,6 +388,7 @@ export class ClassMode {
 
   close(): void {
     this.closed = true;
+    this.offHostStatus();
     clearInterval(this.poller);
     for (const ws of this.sockets) ws.close(1001, 'portal shutting down');
     this.wss.close();

@@ -126,6 +126,25 @@ test('a failed start is HOST_ERROR with the host\'s reason, no shell; the next c
   }
 });
 
+test('the instructor dashboard\'s bus sees a student\'s first start progress, then running', async () => {
+  // A class student whose host comes from the test backend (config.hostBackend) rather than local-user.
+  portal.classMode.service.create('hp-class', [{ id: 'hp-stu', name: 'Stu', email: '', line: 2 }], 'local');
+  const classBackend = portal.hosts.backendOf;
+  portal.hosts.backendOf = () => null;
+  const events: { state: string; percent: number; message: string }[] = [];
+  const off = portal.classMode.bus.subscribe((e) => e.type === 'host' && e.user === 'hp-stu' && e.class === 'hp-class' && events.push({ state: e.state, percent: e.percent, message: e.message }));
+  try {
+    await portal.hosts.get('hp-stu');
+    await new Promise((r) => setImmediate(r));
+    assert.ok(events.some((e) => e.state === 'starting' && e.message === 'booting' && e.percent === 40), JSON.stringify(events));
+    assert.equal(events[events.length - 1].state, 'running', JSON.stringify(events));
+    assert.equal(portal.hosts.status('hp-stu')!.state, 'running');
+  } finally {
+    off();
+    portal.hosts.backendOf = classBackend;
+  }
+});
+
 test('host-progress / host-error messages: clamped, and a long host message still fits a control frame', () => {
   const d = decodeControl(JSON.stringify({ t: 'host-progress', percent: 250.4, message: 'x' }));
   assert.ok(d.ok);
