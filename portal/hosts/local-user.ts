@@ -23,6 +23,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LocalHost } from './local';
+import { INSTALL_ROOT } from '../../src/labs';
 import { ExecOptions, ExecResult, LabHost, LabHostError, Progress, ShellStream, Track } from './types';
 
 export const UNIX_PREFIX = 'tracelab-';
@@ -107,6 +108,15 @@ export class LocalUserHost implements LabHost {
     fs.chmodSync(path.dirname(this.workspace), 0o711);
   }
 
+  /** Read-only binds of the installation and the labs dir, re-exposed under the tmpfs mounts above. */
+  private installBinds(): string[] {
+    const dirs = [INSTALL_ROOT, path.resolve(this.opts.labsDir)];
+    const hidden = ['/tmp', '/home', '/root'];
+    return [...new Set(dirs)]
+      .filter((d) => hidden.some((h) => d === h || d.startsWith(h + '/')))
+      .flatMap((d) => ['--ro-bind', d, d]);
+  }
+
   /** bwrap + setpriv around the shell: see the file comment for what each part is for. */
   private sandbox(argv: string[]): string[] {
     const rc = argv[2];
@@ -118,6 +128,9 @@ export class LocalUserHost implements LabHost {
       '--tmpfs', '/tmp',
       '--tmpfs', '/home',
       '--tmpfs', '/root',
+      // The installation (for `tracelab check` on PATH and the lab apps' node_modules) and
+      // the labs stay readable even when they live under /tmp, /home or /root.
+      ...this.installBinds(),
       '--tmpfs', path.dirname(path.dirname(this.workspace)), // the data dir: database, tmux socket, other workspaces
       '--bind', this.workspace, this.home,
       '--ro-bind', rc, '/tmp/.tracelab-shellrc',
