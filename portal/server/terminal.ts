@@ -7,7 +7,10 @@
  * Flow, server side:
  *  - PTY output is coalesced for up to BATCH_MS or BATCH_BYTES per frame: a burst
  *    (`seq 1 3000000`) becomes a few hundred 64 KB frames instead of a hundred
- *    thousand tiny ones, which is what keeps the browser responsive.
+ *    thousand tiny ones, which is what keeps the browser responsive. The exception
+ *    is the first output after a keystroke (its echo): it goes out on the next
+ *    event-loop turn, because waiting BATCH_MS for it was most of a keystroke's
+ *    round trip (test/bench/terminal-protocol.bench.ts: p50 6.4 → 0.7 ms).
  *  - The PTY is paused while the client says it is behind (PAUSE/RESUME from the
  *    xterm.js write callbacks) or while the socket's own send buffer is above
  *    WS_HIGH. A paused PTY makes tmux throttle the pane, not the keyboard:
@@ -155,6 +158,9 @@ class Session {
   private out: Buffer[] = [];
   private outBytes = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushSoon: NodeJS.Immediate | null = null;
+  /** Input went to the PTY and no output has come back since: the next output is its echo. */
+  private echoDue = false;
   private clientPaused = false;
   private socketPaused = false;
   private ptyPaused = false;
@@ -185,13 +191,20 @@ class Session {
   private onOutput(b: Buffer): void {
     this.out.push(b);
     this.outBytes += b.length;
-    if (this.outBytes >= BATCH_BYTES) this.flush();
-    else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), BATCH_MS);
+    if (this.outBytes >= BATCH_BYTES) return this.flush();
+    if (this.flushTimer || this.flushSoon) return;
+    if (this.echoDue) {
+      // Whatever the PTY hands us in this same turn rides along.
+      this.echoDue = false;
+      this.flushSoon = setImmediate(() => this.flush());
+    } else this.flushTimer = setTimeout(() => this.flush(), BATCH_MS);
   }
 
   private flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushSoon) clearImmediate(this.flushSoon);
     this.flushTimer = null;
+    this.flushSoon = null;
     if (!this.outBytes || this.ws.readyState !== WebSocket.OPEN) return;
     const frame = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out, this.outBytes);
     this.out = [];
@@ -226,6 +239,7 @@ class Session {
       }
       this.input.push(buf);
       this.inputBytes += buf.length;
+      this.echoDue = true;
       this.pump();
       return;
     }
@@ -277,6 +291,7 @@ class Session {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushSoon) clearImmediate(this.flushSoon);
     for (const d of this.disposables) d.dispose();
     this.disposables = [];
     this.input = [];
