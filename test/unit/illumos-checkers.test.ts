@@ -199,12 +199,13 @@ test('stand-in dtrace: 02-restify illumos branch fails on a slow loadTags histog
   });
 });
 
-test('stand-in dtrace: 03-flame-graphs illumos branch times the apps for real and judges profile-97.d stacks', async () => {
+test('stand-in dtrace: 03-flame-graphs illumos branch times the apps for real and judges profile-97.d stacks', async (t) => {
   const { hot, flat } = CANNED_MORE.flameGraphs;
   await withCopy('03-flame-graphs', (dir) => {
     const buggy = checkWithStandIns('03-flame-graphs', dir, { 'profile-97.out': hot });
     assert.equal(buggy.code, 1, buggy.stderr);
     assert.match(step(buggy, 'faster').message, /only [0-9.]+x faster/);
+    t.diagnostic(`buggy: ${step(buggy, 'faster').message}`);
     assert.match(step(buggy, 'flat-profile').message, /isNew is still innermost in 82% of samples/);
     assert.equal(buggy.calls.length, 2, 'the original and the copy are profiled');
     for (const c of buggy.calls) assert.equal(path.basename(c[c.indexOf('-s') + 1]), 'profile-97.d');
@@ -213,18 +214,21 @@ test('stand-in dtrace: 03-flame-graphs illumos branch times the apps for real an
     const fixed = checkWithStandIns('03-flame-graphs', dir, { 'profile-97.1.out': hot, 'profile-97.2.out': flat });
     assert.equal(fixed.code, 0, JSON.stringify(fixed.result));
     assert.match(step(fixed, 'flat-profile').message, /isNew was innermost in 82% of samples before and is 4% now/);
+    t.diagnostic(`fixed: ${step(fixed, 'faster').message}`);
   });
 });
 
-test('stand-in dtrace: 04-memory-leak illumos branch judges real RSS and names the mmap stacks from mmap.d', async () => {
+test('stand-in dtrace: 04-memory-leak illumos branch judges real RSS and names the mmap stacks from mmap.d', async (t) => {
   await withCopy('04-memory-leak', (dir) => {
     const buggy = checkWithStandIns('04-memory-leak', dir, { 'mmap.out': CANNED_MORE.memoryLeak.leaking });
     assert.equal(buggy.code, 1, buggy.stderr);
     assert.match(step(buggy, 'fixed').message, /RSS grew .* MB .*under renderPage \(leak2\.js line 22\)/);
+    t.diagnostic(`buggy: ${step(buggy, 'fixed').message}`);
 
     solve('04-memory-leak', dir);
     const fixed = checkWithStandIns('04-memory-leak', dir, { 'mmap.out': CANNED_MORE.memoryLeak.flat });
     assert.equal(fixed.code, 0, JSON.stringify(fixed.result));
+    t.diagnostic(`fixed: ${step(fixed, 'fixed').message}`);
   });
 });
 

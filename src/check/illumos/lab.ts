@@ -52,6 +52,7 @@ export async function startDTrace(r: DScriptRun, opts: { timeoutMs: number; cwd?
     throw new Error(`dtrace -s ${r.script} exited before tracing: ${p.output().trim().split('\n').slice(0, 4).join(' | ')}`);
   }
   const hardStop = setTimeout(() => void p.stop(), opts.timeoutMs);
+  hardStop.unref();
   return {
     pid: p.pid,
     output: () => p.output(),
