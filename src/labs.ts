@@ -47,7 +47,12 @@ export interface LabManifest {
 
 /** The repository root (dist/src/labs.js and src/labs.ts are both two levels down). */
 export const INSTALL_ROOT = path.resolve(__dirname, '..', fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '' : '..');
-export const DEFAULT_LABS_ROOT = path.join(INSTALL_ROOT, 'labs');
+/**
+ * The labs served and judged: $TRACELAB_LABS when set (the portal sets it in students'
+ * shells and for checks, so `tracelab check` judges against the labs the page showed),
+ * else this installation's labs/.
+ */
+export const DEFAULT_LABS_ROOT = process.env.TRACELAB_LABS ? path.resolve(process.env.TRACELAB_LABS) : path.join(INSTALL_ROOT, 'labs');
 export const DEFAULT_SOLUTIONS_ROOT = path.join(INSTALL_ROOT, 'solutions');
 
 export class LabError extends Error {

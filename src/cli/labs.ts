@@ -8,7 +8,7 @@ export const help = `usage: tracelab labs [--labs DIR] [--json]
 List the labs found under labs/*/lab.json (or DIR): id, title and tracks.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let dir = process.env.TRACELAB_LABS || DEFAULT_LABS_ROOT;
+  let dir = DEFAULT_LABS_ROOT;
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--json') json = true;
