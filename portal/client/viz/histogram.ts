@@ -24,20 +24,40 @@ export function shortNumber(n: number | null | undefined): string {
   return String(n);
 }
 
+/** A count aggregation (`@[name] = count()` / DTrace `count()`): [name, count] pairs, drawn as labelled bars. */
+export interface CountsData {
+  kind: 'counts';
+  title?: string;
+  unit?: string;
+  items: [string, number][];
+}
+
+/** Rows of label | bar | count, the layout of bpftrace's own hist output. */
+function bars(kind: string, title: string, unit: string | undefined, rowsIn: { label: string; count: number }[]): HTMLElement {
+  const max = Math.max(1, ...rowsIn.map((r) => r.count));
+  const total = rowsIn.reduce((s, r) => s + r.count, 0);
+  const rows: HTMLElement[] = [];
+  for (const r of rowsIn) {
+    const bar = h('div', { class: 'bar' + (r.count ? '' : ' zero'), title: `${r.count} of ${total}` });
+    bar.style.width = `${(100 * r.count) / max}%`;
+    rows.push(h('span', { class: 'lab' }, r.label), h('div', {}, bar), h('span', { class: 'n' }, String(r.count)));
+  }
+  return h('div', { class: `viz viz-${kind}`, 'data-kind': kind },
+    h('div', { class: 'viz-title' }, title, unit ? h('span', { class: 'muted' }, ` (${unit})`) : null),
+    rows.length ? h('div', { class: 'viz-hist' }, ...rows) : h('div', { class: 'muted' }, 'no samples'),
+  );
+}
+
 export function renderHistogram(d: HistogramData): HTMLElement {
   const buckets = Array.isArray(d.buckets) ? d.buckets.filter((b) => b && typeof b.count === 'number') : [];
-  const max = Math.max(1, ...buckets.map((b) => b.count));
-  const total = buckets.reduce((s, b) => s + b.count, 0);
-  const rows: HTMLElement[] = [];
-  for (const b of buckets) {
+  return bars('histogram', d.title || 'histogram', d.unit, buckets.map((b) => ({
     // bpftrace prints a one-value bucket as [N]; lhist/hist give [low, high).
-    const label = b.high === b.low + 1 ? `[${shortNumber(b.low)}]` : `[${shortNumber(b.low)}, ${shortNumber(b.high)})`;
-    const bar = h('div', { class: 'bar' + (b.count ? '' : ' zero'), title: `${b.count} of ${total}` });
-    bar.style.width = `${(100 * b.count) / max}%`;
-    rows.push(h('span', { class: 'lab' }, label), h('div', {}, bar), h('span', { class: 'n' }, String(b.count)));
-  }
-  return h('div', { class: 'viz viz-histogram', 'data-kind': 'histogram' },
-    h('div', { class: 'viz-title' }, d.title || 'histogram', d.unit ? h('span', { class: 'muted' }, ` (${d.unit})`) : null),
-    buckets.length ? h('div', { class: 'viz-hist' }, ...rows) : h('div', { class: 'muted' }, 'no samples'),
-  );
+    label: b.high === b.low + 1 ? `[${shortNumber(b.low)}]` : `[${shortNumber(b.low)}, ${shortNumber(b.high)})`,
+    count: b.count,
+  })));
+}
+
+export function renderCounts(d: CountsData): HTMLElement {
+  const items = Array.isArray(d.items) ? d.items.filter((i) => Array.isArray(i) && typeof i[1] === 'number') : [];
+  return bars('counts', d.title || 'counts', d.unit, items.map(([name, count]) => ({ label: String(name), count })));
 }

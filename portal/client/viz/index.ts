@@ -1,6 +1,7 @@
 /**
  * Pictures for a check step's `data` (StepResult.data), drawn with plain DOM/SVG:
  *   {kind:'histogram', title, unit, buckets:[{low, high, count}]}   bpftrace hist / DTrace quantize
+ *   {kind:'counts', title, items:[[name, count]]}                    count() aggregations
  *   {kind:'series', title, unit, xUnit, series:[{label, points:[[x, y]]}]}   e.g. RSS over time
  *   {kind:'flamegraph', title, unit, root:{n, v, c:[...]}}          interactive flame graph
  *   {kind:'histograms'|'flamegraphs'|'charts', items:[...]}         several, side by side
@@ -9,7 +10,7 @@
  */
 import { h } from '../dispose';
 import { ensureStyle } from './style';
-import { renderHistogram, type HistogramData } from './histogram';
+import { renderHistogram, renderCounts, type HistogramData, type CountsData } from './histogram';
 import { renderSeries, type SeriesData } from './series';
 import { renderFlameGraph, type FlameGraphData } from './flamegraph';
 
@@ -20,6 +21,8 @@ function renderOne(data: any): HTMLElement | null {
   switch (data.kind) {
     case 'histogram':
       return renderHistogram(data as HistogramData);
+    case 'counts':
+      return renderCounts(data as CountsData);
     case 'series':
       return renderSeries(data as SeriesData);
     case 'flamegraph':
