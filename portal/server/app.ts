@@ -79,6 +79,9 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const o = originAllowed(req);
       if (!o.ok && req.headers.origin !== undefined) return res.status(403).json({ error: { code: 'ORIGIN_REJECTED', message: o.why } });
+      // A browser that sends no Origin still says where the request came from.
+      const site = req.headers['sec-fetch-site'];
+      if (site === 'cross-site' || site === 'same-site') return res.status(403).json({ error: { code: 'ORIGIN_REJECTED', message: `a ${site} request may not change anything here` } });
     }
     next();
   });
@@ -104,9 +107,11 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
   app.use((err: any, _req: Request, res: Response, _next: NextFunction) => {
     let body: { status: number; code: string; message: string; internal?: boolean };
     if (err instanceof LabError) body = { status: err.code === 'LAB_UNKNOWN' ? 404 : 500, code: err.code, message: err.message };
-    else if (err && err.expose && typeof err.status === 'number' && err.status < 500) {
-      // body-parser / serve-static errors: malformed JSON, a body too large, a missing file.
-      body = { status: err.status, code: err.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: err.message };
+    else if (clientFault(err)) {
+      // body-parser / serve-static errors (malformed JSON, a body too large, a missing file), and
+      // express's URIError for an undecodable %-escape: the request's fault, said without file paths.
+      const status = clientFault(err)!;
+      body = { status, code: status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: status === 404 ? `nothing at ${_req.path.slice(0, 100)}` : String(err.message).slice(0, 200) };
     } else body = toErrorBody(err);
     if (body.internal) log(`portal: ${(err && err.stack) || err}`);
     if (!res.headersSent) res.status(body.status).json({ error: { code: body.code, message: body.message } });
@@ -150,6 +155,16 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
         server.closeAllConnections?.();
       }),
   };
+}
+
+/** The 4xx status of an error caused by the request (not by the portal), or null. */
+function clientFault(err: any): number | null {
+  if (!err) return null;
+  const st = typeof err.status === 'number' ? err.status : typeof err.statusCode === 'number' ? err.statusCode : null;
+  // serve-static can pass the raw fs error of a path that cannot exist ('..../x', a 5000-byte name).
+  if ((err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'ENAMETOOLONG') && typeof err.syscall === 'string') return 404;
+  if (st !== null && st >= 400 && st < 500 && (err.expose || err instanceof URIError)) return st;
+  return null;
 }
 
 function page401(why: string): string {
