@@ -8,16 +8,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, ChildProcess } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
 import { REPO, tempData } from '../server/harness';
+import { freePort } from '../../src/check/proc';
+import { launchChromium } from '../helpers/chromium';
+import { startServe, stopServe, Serve } from '../helpers/portal';
 import { cleanupClass, IS_ROOT, writeRoster } from './helpers';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const shots = process.env.TRACELAB_SCREENSHOTS;
 const LABS = path.join(REPO, 'labs');
 const LAB = '01-bug-hunt';
@@ -28,58 +29,25 @@ const skip = IS_ROOT ? false : 'the local class backend needs root (Unix users, 
 let data: string;
 let tmp: string;
 let port: number;
-let portal: ChildProcess | null = null;
-let portalErr = '';
+let portal: Serve | null = null;
 let portalOut = '';
 let browser: Browser;
 const ctx: Record<string, BrowserContext> = {};
 const page: Record<string, Page> = {};
 const links: Record<string, string> = {};
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
-
 const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(REPO, 'bin', 'tracelab'), ...args], { encoding: 'utf8', env: { ...process.env, NODE_TEST_CONTEXT: '' } });
 
-/** Start `tracelab serve`; resolves once it prints its URL (it is listening then). */
-function startPortal(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(port), '--data', data, '--labs', LABS], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: '' } });
-    portal = child;
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`tracelab serve printed no URL in 20 s:\n${out}\n${portalErr}`)), 20000);
-    child.stdout!.on('data', (b) => {
-      out += b;
-      portalOut = out;
-      if (/Class mode \(e2e\)/.test(out)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (b) => (portalErr += b));
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      if (!/Class mode/.test(out)) reject(new Error(`tracelab serve exited ${code}:\n${out}\n${portalErr}`));
-    });
-  });
+/** Start `tracelab serve`; resolves once it prints the class banner (it is listening then). */
+async function startPortal(): Promise<void> {
+  portal = await startServe({ port, data, labs: LABS, ready: /Class mode \(e2e\)/ });
+  portalOut = portal.out();
 }
 
 function stopPortal(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const child = portal;
+  const s = portal;
   portal = null;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
+  return stopServe(s, signal);
 }
 
 const screen = (p: Page, sel = '#term') => p.locator(`${sel} .xterm-rows`).innerText();
@@ -121,7 +89,7 @@ before(async () => {
     links[f[0]] = f[f.length - 1];
   }
   assert.equal(fs.statSync(out).mode & 0o777, 0o600, 'the links file is private');
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   for (const who of ['instructor', 'a', 'b']) {
     ctx[who] = await browser.newContext({ viewport: { width: 1400, height: 850 } });
     page[who] = await ctx[who].newPage();

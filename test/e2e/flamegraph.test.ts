@@ -10,14 +10,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { launchChromiumProfile } from '../helpers/chromium';
 import * as esbuild from 'esbuild';
 import { runCheck } from '../../src/check/run';
 import { INSTALL_ROOT } from '../../src/labs';
 import { copyLab, rmCopy, solve } from '../lab/helpers';
 import { parseHistograms } from '../../src/check/bpftrace';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let tmp: string;
 let browser: BrowserContext;
@@ -51,12 +51,7 @@ before(async () => {
     outfile: bundle,
     logLevel: 'silent',
   });
-  // A fresh profile per run (launchPersistentContext is playwright's way to pass --user-data-dir).
-  browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
+  browser = await launchChromiumProfile(path.join(tmp, 'profile'), { width: 1280, height: 900 });
   page = await browser.newPage();
   const css = fs.readFileSync(path.join(INSTALL_ROOT, 'portal', 'public', 'style.css'), 'utf8');
   await page.setContent(`<!doctype html><html><head><style>${css}</style></head><body style="padding:16px;overflow:auto"><div id="slot"></div></body></html>`);

@@ -8,70 +8,34 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import { chromium, Browser, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import { REPO, tempData, cleanupData } from '../server/harness';
+import { freePort } from '../../src/check/proc';
+import { launchChromium } from '../helpers/chromium';
+import { startServe, stopServe, Serve } from '../helpers/portal';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const LAB = '03-flame-graphs';
 const FIXTURE = path.join(REPO, 'test', 'fixtures', 'folded', 'report-bpftrace.folded');
 const shots = process.env.TRACELAB_SCREENSHOTS;
 
 let data: string;
-let portal: ChildProcess | null = null;
+let portal: Serve | null = null;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
-
 /** Start `tracelab serve` on this installation's labs and resolve the login URL it prints. */
-function startPortal(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(port), '--data', data, '--labs', path.join(REPO, 'labs')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_TEST_CONTEXT: '' },
-    });
-    portal = child;
-    let out = '';
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`tracelab serve printed no URL in 20 s:\n${out}\n${err}`)), 20000);
-    child.stdout!.on('data', (b) => {
-      out += b;
-      const m = /(http:\/\/127\.0\.0\.1:[0-9]+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]);
-      }
-    });
-    child.stderr!.on('data', (b) => (err += b));
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      if (!/token=/.test(out)) reject(new Error(`tracelab serve exited ${code}:\n${out}\n${err}`));
-    });
-  });
+async function startPortal(port: number): Promise<string> {
+  portal = await startServe({ port, data, labs: path.join(REPO, 'labs') });
+  return portal.url;
 }
 
 function stopPortal(): Promise<void> {
-  const child = portal;
+  const s = portal;
   portal = null;
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  return stopServe(s);
 }
 
 const outDir = () => path.join(data, 'workspaces', 'self', LAB, 'out');
@@ -93,7 +57,7 @@ function share(re: RegExp): Promise<number> {
 before(async () => {
   data = tempData();
   const url = await startPortal(await freePort());
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(url);

@@ -12,12 +12,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
-import { chromium, Browser, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { buildApp, App } from '../../portal/server/app';
 import { tempData, testConfig, cleanupData, FIXTURE_LABS } from '../server/harness';
 import { BACKEND, registerSlowStartBackend } from '../server/slow-start-host';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const shots = process.env.TRACELAB_SCREENSHOTS;
 
 let data: string;
@@ -31,8 +31,7 @@ before(async () => {
   data = tempData();
   portal = buildApp(testConfig(data, { hostBackend: BACKEND, labsDir: FIXTURE_LABS }), { log: () => undefined });
   base = (await portal.listen()).url;
-  // playwright-core gives the browser a fresh temporary profile itself (it refuses --user-data-dir in launch()).
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

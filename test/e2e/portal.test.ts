@@ -6,68 +6,32 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
-import { chromium, Browser, Page } from 'playwright-core';
-import { REPO, FIXTURE_LABS, tempData, cleanupData } from '../server/harness';
+import { Browser, Page } from 'playwright-core';
+import { FIXTURE_LABS, tempData, cleanupData } from '../server/harness';
+import { freePort } from '../../src/check/proc';
+import { launchChromium } from '../helpers/chromium';
+import { startServe, stopServe, Serve } from '../helpers/portal';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const shots = process.env.TRACELAB_SCREENSHOTS;
 
 let data: string;
 let port: number;
-let portal: ChildProcess | null = null;
+let portal: Serve | null = null;
 let browser: Browser;
 let page: Page;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Start `tracelab serve` and resolve the login URL it prints. */
-function startPortal(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(port), '--data', data, '--labs', FIXTURE_LABS], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_TEST_CONTEXT: '' },
-    });
-    portal = child;
-    let out = '';
-    let err = '';
-    const t = setTimeout(() => reject(new Error(`tracelab serve printed no URL in 20 s:\n${out}\n${err}`)), 20000);
-    child.stdout!.on('data', (b) => {
-      out += b;
-      const m = /(http:\/\/127\.0\.0\.1:[0-9]+\/\?token=[A-Za-z0-9_-]+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]);
-      }
-    });
-    child.stderr!.on('data', (b) => (err += b));
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      if (!/token=/.test(out)) reject(new Error(`tracelab serve exited ${code}:\n${out}\n${err}`));
-    });
-  });
+/** Start `tracelab serve` on the fixture labs and resolve the login URL it prints. */
+async function startPortal(): Promise<string> {
+  portal = await startServe({ port, data, labs: FIXTURE_LABS });
+  return portal.url;
 }
 
 function stopPortal(): Promise<void> {
-  const child = portal;
+  const s = portal;
   portal = null;
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  return stopServe(s);
 }
 
 /** The terminal's visible text, as rendered in the page. */
@@ -97,7 +61,7 @@ async function typeCommand(cmd: string): Promise<void> {
 before(async () => {
   data = tempData();
   port = await freePort();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
 });
