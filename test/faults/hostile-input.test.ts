@@ -203,6 +203,7 @@ test('a 10 MB paste arrives intact in the shell without stalling another client'
   const paste = LINE.repeat(104_858); // 10,485,800 bytes: 10 MB of 100-byte lines
   const a = new TermClient(wsUrl(), { Origin: origin(), cookie });
   const b = new TermClient(wsUrl(), { Origin: origin(), cookie });
+  let pinger: NodeJS.Timeout | undefined;
   try {
     await a.until(() => /tracelab/.test(a.text), 'prompt');
     await b.until(() => b.controls.some((c) => c.state === 'attached'), 'second client attached');
@@ -215,7 +216,7 @@ test('a 10 MB paste arrives intact in the shell without stalling another client'
     let n = 0;
     let maxGap = 0;
     let last = Date.now();
-    const pinger = setInterval(() => b.ws.send(JSON.stringify({ t: 'ping', n: n++ })), 20);
+    pinger = setInterval(() => b.ws.send(JSON.stringify({ t: 'ping', n: n++ })), 20);
     b.ws.on('message', (d, isBinary) => {
       if (!isBinary && /"pong"/.test(String(d))) {
         maxGap = Math.max(maxGap, Date.now() - last);
@@ -225,7 +226,7 @@ test('a 10 MB paste arrives intact in the shell without stalling another client'
     const t0 = Date.now();
     // As the browser client does: the whole paste at once, in UTF-8-safe chunks.
     for (const chunk of chunkText(paste)) a.ws.send(Buffer.from(chunk, 'utf8'), { binary: true });
-    await a.until(() => new RegExp(`(^|\\n)${paste.length}\\r?\\n`).test(a.text), `wc -c = ${paste.length}`, 120_000);
+    await a.until(() => new RegExp(`(^|\\n)${paste.length}\\r?\\n`).test(a.text), `wc -c = ${paste.length}`, 10_000);
     const ms = Date.now() - t0;
     await b.until(() => b.controls.some((c) => c.t === 'pong'), 'the other client\'s pongs');
     clearInterval(pinger);
@@ -233,6 +234,8 @@ test('a 10 MB paste arrives intact in the shell without stalling another client'
     assert.deepEqual(a.controls.filter((c) => c.t === 'error'), [], 'no paste was refused');
     console.log(`10 MB paste: ${ms} ms into wc; other client's longest pong gap ${maxGap} ms over ${pongs} pongs`);
   } finally {
+    clearInterval(pinger);
+    a.ws.terminate();
     await a.close();
     await b.close();
   }
@@ -244,7 +247,7 @@ const TRAVERSAL = ['..', '../..', '..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2
 test('path traversal in every route that takes a lab, step, file or student name (from the route table)', { timeout: 60_000 }, async () => {
   const withParams = ROUTES.filter((r) => r.method !== 'WS' && /:(lab|step|name|student)\b|\*/.test(r.path));
   assert.ok(withParams.length >= 8, `routes with parameters: ${withParams.map((r) => r.path).join(' ')}`);
-  const kids = childPids().length;
+  const kids = childPids();
   const seen: string[] = [];
   for (const r of withParams) {
     for (const v of TRAVERSAL) {
@@ -275,7 +278,7 @@ test('path traversal in every route that takes a lab, step, file or student name
     assert.doesNotMatch(res, /root:x:0:0|canary-[0-9a-f]{16}|"name": "tracelab"/, `${p} leaked`);
     assert.match(res.split('\r\n')[0], /HTTP\/1\.1 (400|403|404)/, `${p}: ${res.split('\r\n')[0]}`);
   }
-  assert.equal(childPids().length, kids, 'no hostile name started a process');
+  assert.deepEqual(childPids().filter((p) => !kids.includes(p)), [], 'no hostile name started a process');
   assert.deepEqual(logged.filter((l) => /INTERNAL|at /.test(l)), [], 'no internal error logged');
   console.log(`path traversal: ${seen.length} requests over ${withParams.length} routes`);
 });
@@ -309,7 +312,7 @@ test('hostile markdown and manifest text render inert', { timeout: 60_000 }, asy
 });
 
 test('forged, malformed and expired cookies are refused on every route and upgrade; nothing starts', { timeout: 60_000 }, async () => {
-  const kids = childPids().length;
+  const kids = childPids();
   const expired = crypto.randomBytes(32).toString('base64url');
   portal.store.addSession(sha256(expired).toString('hex'), 'self', -1000);
   const bad = [`${COOKIE}=${crypto.randomBytes(32).toString('base64url')}`, `${COOKIE}=${expired}`, `${COOKIE}=`, `${COOKIE}=%zz%`, `${COOKIE}=${'a'.repeat(8000)}`, `${COOKIE}=x; ${COOKIE}=y`, `${COOKIE}=${sha256('x').toString('hex')}`, `other=1`];
@@ -328,14 +331,14 @@ test('forged, malformed and expired cookies are refused on every route and upgra
   }
   // The expired session was removed on the way, not just ignored.
   assert.equal(portal.store.sessionUser(sha256(expired).toString('hex')), null);
-  assert.equal(childPids().length, kids);
+  assert.deepEqual(childPids().filter((p) => !kids.includes(p)), []);
 });
 
 test('cross-site requests: every state-changing route and every WebSocket refuses a foreign origin', { timeout: 60_000 }, async () => {
   const posts = ROUTES.filter((r) => r.method === 'POST');
   const sockets = ROUTES.filter((r) => r.method === 'WS');
   assert.ok(posts.length >= 4 && sockets.length >= 1);
-  const kids = childPids().length;
+  const kids = childPids();
   const foreign: Record<string, string>[] = [
     { Origin: 'http://evil.example' },
     { Origin: 'null' },
@@ -362,7 +365,7 @@ test('cross-site requests: every state-changing route and every WebSocket refuse
       assert.ok(u.status === 403, `WS ${url} ${JSON.stringify(h)}: ${u.status}`);
     }
   }
-  assert.equal(childPids().length, kids, 'no cross-site request started anything');
+  assert.deepEqual(childPids().filter((p) => !kids.includes(p)), [], 'no cross-site request started anything');
   // The session still works from our own origin (we were not logged out by a forged /api/logout).
   assert.equal((await fetch(base + 'api/labs', { headers: { cookie } })).status, 200);
 });
