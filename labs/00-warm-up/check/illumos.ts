@@ -15,7 +15,7 @@ import { appEnv, remaining, syntaxError } from '../../../src/check/labenv';
 import { requireIllumos } from '../../../src/check/illumos/run';
 import { parseCounts, parseHistograms, histogramTotal, type Histogram } from '../../../src/check/illumos/dtrace';
 import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
-import { syscallName, urlPath, URLS, ROUNDS } from './index';
+import { judgeAnswers, URLS, ROUNDS } from './index';
 
 function get(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -101,36 +101,6 @@ export const checkIllumos: LabChecker = async (ctx) => {
     return { passed: false, steps: all(`the traces saw ${what}`, firstLines(scOut + '\n' + latOut, 20)) };
   }
   const requests = ROUNDS * URLS.length;
-  const steps: StepResult[] = [];
-
-  // A tie (within 10%) at the top accepts either name, as on Linux.
-  const top = counts[0][1];
-  const okCalls = counts.filter(([, n]) => n >= top * 0.9).map(([name]) => name);
-  const sAns = ctx.answers['busiest-syscall'];
-  const scEvidence = counts.slice(0, 6).map(([n, c]) => `${n.padEnd(12)} ${c} (${(c / requests).toFixed(1)} per request)`).join('\n');
-  if (!sAns) {
-    steps.push({ id: 'busiest-syscall', passed: false, message: 'no answer yet: trace with syscount.d, then `tracelab answer 00 busiest-syscall NAME`', evidence: `${requests} requests traced; ${counts.length} different system calls seen` });
-  } else if (okCalls.includes(syscallName(sAns))) {
-    steps.push({ id: 'busiest-syscall', passed: true, message: `right: ${syscallName(sAns)}, ${(top / requests).toFixed(1)} calls per request in this run`, evidence: scEvidence });
-  } else {
-    const seen = counts.find(([n]) => n === syscallName(sAns));
-    steps.push({
-      id: 'busiest-syscall',
-      passed: false,
-      message: `not '${sAns}': ${seen ? `the server made ${seen[1]} ${seen[0]} calls, but another call was more frequent` : 'the trace saw no such call'}; run syscount.d while you send requests and read the last line`,
-      evidence: `${requests} requests traced; ${counts.length} different system calls seen`,
-    });
-  }
-
-  const uAns = ctx.answers['slowest-url'];
-  const slowest = lat2[0];
-  const latEvidence = lat2.map((l) => `${l.url.padEnd(18)} mean ~${Math.round(l.mean / 1000)} ms over ${l.n}`).join('\n');
-  if (!uAns) {
-    steps.push({ id: 'slowest-url', passed: false, message: 'no answer yet: trace with server-latency.d, then `tracelab answer 00 slowest-url /PATH`', evidence: `${requests} requests traced for ${lat2.length} URLs` });
-  } else if (urlPath(uAns) === slowest.url.toLowerCase()) {
-    steps.push({ id: 'slowest-url', passed: true, message: `right: ${slowest.url}, about ${Math.round(slowest.mean / 1000)} ms per request in this run`, evidence: latEvidence });
-  } else {
-    steps.push({ id: 'slowest-url', passed: false, message: `not '${uAns}': server-latency.d shows another URL slower; compare the histograms' buckets (us), not one curl`, evidence: `${requests} requests traced for ${lat2.length} URLs` });
-  }
+  const steps = judgeAnswers(ctx.answers, counts, lat2, requests, 'd');
   return { passed: steps.every((s) => s.passed), steps };
 };

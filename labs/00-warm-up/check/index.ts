@@ -52,6 +52,62 @@ export function urlPath(a: string): string {
   return s.startsWith('/') ? s : '/' + s;
 }
 
+/** The server's system calls by count, most first. */
+export type SyscallCounts = [string, number][];
+/** Each URL's mean latency (us) over n requests, slowest first. */
+export type UrlLatencies = { url: string; mean: number; n: number }[];
+
+/**
+ * Judge the two answers against what the traces measured; shared by both tracks,
+ * which differ only in their scripts' names (`ext`: "bt" or "d") and in the
+ * data the portal draws (Linux only).
+ */
+export function judgeAnswers(
+  answers: Record<string, string>,
+  counts: SyscallCounts,
+  lat2: UrlLatencies,
+  requests: number,
+  ext: string,
+  data?: { counts: StepResult['data']; latency: StepResult['data'] },
+): StepResult[] {
+  const steps: StepResult[] = [];
+  // A tie (within 10%) at the top accepts either name: the counts vary a little per run.
+  const top = counts[0][1];
+  const okCalls = counts.filter(([, n]) => n >= top * 0.9).map(([name]) => name);
+  const sAns = answers['busiest-syscall'];
+  const scEvidence = counts.slice(0, 6).map(([n, c]) => `${n.padEnd(12)} ${c} (${(c / requests).toFixed(1)} per request)`).join('\n');
+  if (!sAns) {
+    steps.push({ id: 'busiest-syscall', passed: false, message: `no answer yet: trace with syscount.${ext}, then \`tracelab answer 00 busiest-syscall NAME\``, evidence: `${requests} requests traced; ${counts.length} different system calls seen` });
+  } else if (okCalls.includes(syscallName(sAns))) {
+    steps.push({ id: 'busiest-syscall', passed: true, message: `right: ${syscallName(sAns)}, ${(top / requests).toFixed(1)} calls per request in this run`, evidence: scEvidence, ...(data ? { data: data.counts } : {}) });
+  } else {
+    const seen = counts.find(([n]) => n === syscallName(sAns));
+    steps.push({
+      id: 'busiest-syscall',
+      passed: false,
+      message: `not '${sAns}': ${seen ? `the server made ${seen[1]} ${seen[0]} calls, but another call was more frequent` : 'the trace saw no such call'}; run syscount.${ext} while you send requests and read the last line`,
+      evidence: `${requests} requests traced; ${counts.length} different system calls seen`,
+    });
+  }
+
+  const uAns = answers['slowest-url'];
+  const slowest = lat2[0];
+  const latEvidence = lat2.map((l) => `${l.url.padEnd(18)} mean ~${Math.round(l.mean / 1000)} ms over ${l.n}`).join('\n');
+  if (!uAns) {
+    steps.push({ id: 'slowest-url', passed: false, message: `no answer yet: trace with server-latency.${ext}, then \`tracelab answer 00 slowest-url /PATH\``, evidence: `${requests} requests traced for ${lat2.length} URLs` });
+  } else if (urlPath(uAns) === slowest.url.toLowerCase()) {
+    steps.push({ id: 'slowest-url', passed: true, message: `right: ${slowest.url}, about ${Math.round(slowest.mean / 1000)} ms per request in this run`, evidence: latEvidence, ...(data ? { data: data.latency } : {}) });
+  } else {
+    steps.push({
+      id: 'slowest-url',
+      passed: false,
+      message: `not '${uAns}': server-latency.${ext} shows another URL slower; compare the histograms' buckets (us), not one curl`,
+      evidence: `${requests} requests traced for ${lat2.length} URLs`,
+    });
+  }
+  return steps;
+}
+
 export const check: LabChecker = async (ctx) => {
   if (ctx.track === 'illumos') return checkIllumos(ctx);
   requireLinuxTrack(ctx.track);
@@ -115,42 +171,7 @@ export const check: LabChecker = async (ctx) => {
     };
   }
   const requests = ROUNDS * URLS.length;
-  const steps: StepResult[] = [];
-
-  // A tie (within 10%) at the top accepts either name: the counts vary a little per run.
-  const top = counts[0][1];
-  const okCalls = counts.filter(([, n]) => n >= top * 0.9).map(([name]) => name);
-  const sAns = ctx.answers['busiest-syscall'];
-  const scEvidence = counts.slice(0, 6).map(([n, c]) => `${n.padEnd(12)} ${c} (${(c / requests).toFixed(1)} per request)`).join('\n');
-  if (!sAns) {
-    steps.push({ id: 'busiest-syscall', passed: false, message: 'no answer yet: trace with syscount.bt, then `tracelab answer 00 busiest-syscall NAME`', evidence: `${requests} requests traced; ${counts.length} different system calls seen` });
-  } else if (okCalls.includes(syscallName(sAns))) {
-    steps.push({ id: 'busiest-syscall', passed: true, message: `right: ${syscallName(sAns)}, ${(top / requests).toFixed(1)} calls per request in this run`, evidence: scEvidence, data: { kind: 'counts', items: counts.slice(0, 10) } });
-  } else {
-    const seen = counts.find(([n]) => n === syscallName(sAns));
-    steps.push({
-      id: 'busiest-syscall',
-      passed: false,
-      message: `not '${sAns}': ${seen ? `the server made ${seen[1]} ${seen[0]} calls, but another call was more frequent` : 'the trace saw no such call'}; run syscount.bt while you send requests and read the last line`,
-      evidence: `${requests} requests traced; ${counts.length} different system calls seen`,
-    });
-  }
-
-  const uAns = ctx.answers['slowest-url'];
-  const slowest = lat2[0];
-  const latEvidence = lat2.map((l) => `${l.url.padEnd(18)} mean ~${Math.round(l.mean / 1000)} ms over ${l.n}`).join('\n');
-  const data = { kind: 'histograms', items: hists.map((h) => ({ ...h, title: `${h.title.replace(/^@us/, '')} (us)` })) };
-  if (!uAns) {
-    steps.push({ id: 'slowest-url', passed: false, message: 'no answer yet: trace with server-latency.bt, then `tracelab answer 00 slowest-url /PATH`', evidence: `${requests} requests traced for ${lat2.length} URLs` });
-  } else if (urlPath(uAns) === slowest.url.toLowerCase()) {
-    steps.push({ id: 'slowest-url', passed: true, message: `right: ${slowest.url}, about ${Math.round(slowest.mean / 1000)} ms per request in this run`, evidence: latEvidence, data });
-  } else {
-    steps.push({
-      id: 'slowest-url',
-      passed: false,
-      message: `not '${uAns}': server-latency.bt shows another URL slower; compare the histograms' buckets (us), not one curl`,
-      evidence: `${requests} requests traced for ${lat2.length} URLs`,
-    });
-  }
+  const latency = { kind: 'histograms', items: hists.map((h) => ({ ...h, title: `${h.title.replace(/^@us/, '')} (us)` })) };
+  const steps = judgeAnswers(ctx.answers, counts, lat2, requests, 'bt', { counts: { kind: 'counts', items: counts.slice(0, 10) }, latency });
   return { passed: steps.every((s) => s.passed), steps };
 };
