@@ -8,10 +8,10 @@
  *
  * Never run against real DTrace here (see vm/README.md); tested with stand-ins.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import type { LabChecker, StepResult } from '../../../src/check/types';
-import { runBounded, tail } from '../../../src/check/proc';
+import { tail } from '../../../src/check/proc';
+import { prepareWords } from './words';
 import { appEnv, fileDigest, remaining, syntaxError } from '../../../src/check/labenv';
 import { runDScript, requireIllumos } from '../../../src/check/illumos/run';
 import { node6, firstLines } from '../../../src/check/illumos/lab';
@@ -47,19 +47,7 @@ export const checkIllumos: LabChecker = async (ctx) => {
   const bad = await syntaxError(path.join(appDir, 'file.js'));
   if (bad) return { passed: false, steps: both(`app/file.js does not run: ${bad.split('\n')[0]}`, bad) };
 
-  const words = path.join(appDir, 'words');
-  if (!fs.existsSync(words)) {
-    ctx.log('generating app/words');
-    const g = await runBounded(node, [path.join(ctx.labSource, 'app', 'make-words.js'), words], { timeoutMs: 20000 });
-    if (g.code !== 0) throw new Error(`could not generate app/words: ${g.stderr.trim()}`);
-  }
-  const src = fileDigest(words)!;
-  // As on a student's second run (see the Linux branch): an old copy for rimraf.
-  const oldCopy = path.join(appDir, 'tmp', 'words.save');
-  if (!fs.existsSync(oldCopy)) {
-    fs.mkdirSync(path.dirname(oldCopy), { recursive: true });
-    fs.writeFileSync(oldCopy, 'old copy\n');
-  }
+  const src = await prepareWords(ctx, node, appDir);
 
   ctx.log('running illumos/file_probes.d -Z -c "node file.js"');
   const r = await runDScript(

@@ -12,9 +12,10 @@
 import * as path from 'path';
 import * as fs from 'fs';
 import type { LabChecker, StepResult } from '../../../src/check/types';
-import { requireTracing, runBounded, spawnGroup, delay, tail } from '../../../src/check/proc';
+import { requireTracing, spawnGroup, delay, tail } from '../../../src/check/proc';
 import { startBpftrace, excerpt } from '../../../src/check/bpftrace';
 import { checkIllumos } from './illumos';
+import { prepareWords } from './words';
 import { appEnv, usdtAddon, requireLabModules, syntaxError, requireLinuxTrack, fileDigest, remaining, exitedWithin } from '../../../src/check/labenv';
 
 const APP_TIMEOUT_MS = 10000;
@@ -54,21 +55,7 @@ export const check: LabChecker = async (ctx) => {
   const bad = await syntaxError(path.join(appDir, 'file.js'));
   if (bad) return { passed: false, steps: both(false, `app/file.js does not run: ${bad.split('\n')[0]}`, bad) };
 
-  const words = path.join(appDir, 'words');
-  if (!fs.existsSync(words)) {
-    ctx.log('generating app/words');
-    const g = await runBounded(process.execPath, [path.join(ctx.labSource, 'app', 'make-words.js'), words], { timeoutMs: 20000 });
-    if (g.code !== 0) throw new Error(`could not generate app/words: ${g.stderr.trim()}`);
-  }
-  const src = fileDigest(words)!;
-  // As on a student's second run: an old copy exists, so rimraf has a file and a
-  // directory to remove before the pipe. Without it the race is shorter and a
-  // buggy app could, rarely, win it.
-  const oldCopy = path.join(appDir, 'tmp', 'words.save');
-  if (!fs.existsSync(oldCopy)) {
-    fs.mkdirSync(path.dirname(oldCopy), { recursive: true });
-    fs.writeFileSync(oldCopy, 'old copy\n');
-  }
+  const src = await prepareWords(ctx, process.execPath, appDir);
 
   // The app's pid must be known before it fires its first probe (another
   // student's file.js may fire fileapp probes too): start a shell that waits
