@@ -177,10 +177,10 @@ export function spawnGroup(
       if (pid > 0) {
         killGroup(pid, 'SIGTERM');
         const leaderGone = exited.then(() => 'gone' as const);
-        const r = await Promise.race([leaderGone, delay(KILL_GRACE_MS).then(() => 'late' as const)]);
+        const r = await raceTimer(leaderGone, KILL_GRACE_MS, 'late' as const);
         // Children may outlive the leader: always finish the group off.
         if (r === 'late' || groupAlive(pid)) killGroup(pid, 'SIGKILL');
-        await Promise.race([exited, delay(KILL_GRACE_MS)]);
+        await raceTimer(exited, KILL_GRACE_MS, undefined);
       }
       live.delete(s);
     },
@@ -279,6 +279,19 @@ export function waitForOutput(p: Spawned, test: (out: string) => boolean, timeou
 export function tail(s: string, lines = 15): string {
   const all = s.trimEnd().split('\n');
   return all.slice(-lines).join('\n');
+}
+
+/**
+ * `p`, or `fallback` after `ms` — whichever comes first. The timer is cleared as soon as
+ * `p` settles, so a grace period never keeps the CLI's event loop alive after a check
+ * (a plain Promise.race with a delay held every `tracelab check` open ~2 s longer).
+ */
+function raceTimer<T, F>(p: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 export function delay(ms: number): Promise<void> {
