@@ -1,6 +1,6 @@
 #!/bin/sh
 # Applies lab 1's fix to a workspace copy of the lab: pause the source stream
-# until it is piped (the talk's file_good.js), keeping the probes.
+# until it is piped (the talk's file_good.js: solutions/01-bug-hunt/app/file.js is it), keeping the probes.
 #   solutions/01-bug-hunt/solve.sh WORKSPACE/01-bug-hunt
 set -eu
 dest=${1:?usage: solve.sh LAB_DIR}
