@@ -71,10 +71,34 @@ function baselineFile(node: string, file: string, labSource: string): string {
   const hash = crypto.createHash('sha256');
   for (const f of [file, path.join(labSource, 'linux', 'profile-97.bt'), path.join(labSource, 'linux', 'stackfold.js')]) hash.update(fs.readFileSync(f));
   const key = hash.update(node).update(fs.statSync(node).mtimeMs.toString()).update(NODE_FLAGS.join(' ')).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), 'tracelab-cache', `03-flame-graphs-${key}.json`);
+  return path.join(cacheDir(), `03-flame-graphs-${key}.json`);
+}
+
+/**
+ * One cache directory per user (uid in the name, mode 0700): in class mode on one
+ * machine every student's check runs as their own Unix user, and a baseline another
+ * student could write would let them pass anyone's check (a huge baseline CPU time
+ * makes any app look 3x faster).
+ */
+function cacheDir(): string {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return path.join(os.tmpdir(), `tracelab-cache-${uid}`);
+}
+
+/** Trust only files in a directory this user owns and no one else can write. */
+function trusted(f: string): boolean {
+  try {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    const d = fs.lstatSync(path.dirname(f));
+    const st = fs.lstatSync(f);
+    return d.isDirectory() && d.uid === uid && (d.mode & 0o077) === 0 && st.isFile() && st.uid === uid;
+  } catch {
+    return false;
+  }
 }
 
 function loadBaseline(f: string): Baseline | null {
+  if (!trusted(f)) return null;
   try {
     const b = JSON.parse(fs.readFileSync(f, 'utf8'));
     return typeof b.output === 'string' && typeof b.cpuMs === 'number' && typeof b.folded === 'string' && b.folded ? b : null;
@@ -84,7 +108,13 @@ function loadBaseline(f: string): Baseline | null {
 }
 
 function saveBaseline(f: string, b: Baseline): void {
-  fs.mkdirSync(path.dirname(f), { recursive: true });
+  const dir = path.dirname(f);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Someone else's directory under that name (made first, to plant baselines): don't write there.
+  const d = fs.lstatSync(dir);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  if (!d.isDirectory() || d.uid !== uid) return;
+  if ((d.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
   const tmp = `${f}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(b));
   fs.renameSync(tmp, f);
