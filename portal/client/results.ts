@@ -2,21 +2,10 @@
 import { h } from './dispose';
 import { renderStepData } from './viz';
 
-export interface StepResult {
-  id: string;
-  passed: boolean;
-  message: string;
-  evidence?: string;
-  data?: unknown;
-}
-export interface CheckResponse {
-  ok: boolean;
-  lab: string;
-  exitCode: number | null;
-  checkedAt: number;
-  result?: { passed: boolean; steps: StepResult[]; durationMs?: number; track?: string };
-  error?: { code: string; message: string };
-}
+// The shapes the server sends: one definition, shared (type-only imports vanish from the bundle).
+import type { StepResult } from '../../src/check/types';
+import type { CheckResponse } from '../server/check';
+export type { StepResult, CheckResponse };
 
 export function renderResults(r: CheckResponse, titles: Record<string, string>): HTMLElement {
   const when = new Date(r.checkedAt).toLocaleTimeString();
