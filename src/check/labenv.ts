@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { INSTALL_ROOT } from '../labs';
 import { CheckEnvironmentError } from './types';
-import { runBounded } from './proc';
+import { runBounded, spawnGroup, freePort, waitForPort, tail, type Spawned } from './proc';
 
 export const LABS_NODE_MODULES = path.join(INSTALL_ROOT, 'labs', 'node_modules');
 
@@ -109,4 +109,39 @@ export function exitedWithin(
       resolve(r);
     });
   });
+}
+
+/** A lab's server app, started and listening; or why it would not (the student's fault). */
+export type ServerApp = { app: Spawned; port: number } | { error: string; evidence: string };
+
+/**
+ * Start a lab's server app the way its steps do (in app/, PORT set, the lab's
+ * dependencies on NODE_PATH) and wait until it listens. A script that does not parse,
+ * exits early or never listens is reported as `{error, evidence}` for the caller to turn
+ * into failed steps; a running app is the caller's to stop.
+ */
+export async function startServerApp(
+  node: string,
+  script: string,
+  opts: { dir: string; deadline: number; log: (m: string) => void; preload?: string[]; note?: string },
+): Promise<ServerApp> {
+  const appDir = path.join(opts.dir, 'app');
+  const bad = await syntaxError(path.join(appDir, script));
+  if (bad) return { error: `app/${script} does not run: ${bad.split('\n')[0]}`, evidence: bad };
+  const port = await freePort();
+  opts.log(`starting ${script} on port ${port}${opts.note ? ` (${opts.note})` : ''}`);
+  const args = [...(opts.preload ?? []).flatMap((m) => ['-r', m]), script];
+  const app = spawnGroup(node, args, { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: 64 * 1024 });
+  try {
+    await Promise.race([
+      waitForPort(port, Math.min(15000, remaining(opts.deadline))),
+      app.exited.then((e) => {
+        throw new Error(`${script} exited (${e.signal ?? 'code ' + e.code}) before it listened on port ${port} (it must use process.env.PORT)`);
+      }),
+    ]);
+  } catch (e) {
+    await app.stop();
+    return { error: (e as Error).message, evidence: tail(app.output(), 15) };
+  }
+  return { app, port };
 }

@@ -9,13 +9,13 @@
  */
 import * as http from 'http';
 import * as path from 'path';
-import { CheckEnvironmentError, type LabChecker, type StepResult } from '../../../src/check/types';
-import { spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
-import { appEnv, remaining, syntaxError } from '../../../src/check/labenv';
+import { CheckEnvironmentError, type LabChecker } from '../../../src/check/types';
+import { tail } from '../../../src/check/proc';
+import { remaining, startServerApp } from '../../../src/check/labenv';
 import { requireIllumos } from '../../../src/check/illumos/run';
 import { parseCounts, parseHistograms, histogramTotal, type Histogram } from '../../../src/check/illumos/dtrace';
 import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
-import { judgeAnswers, URLS, ROUNDS } from './index';
+import { judgeAnswers, allFailed, URLS, ROUNDS } from './index';
 
 function get(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,27 +46,13 @@ export function quantizeMean(h: Histogram): number {
 export const checkIllumos: LabChecker = async (ctx) => {
   requireIllumos(['dtrace']);
   const node = node6();
-  const appDir = path.join(ctx.dir, 'app');
-  const all = (message: string, evidence?: string): StepResult[] => [
-    { id: 'busiest-syscall', passed: false, message, evidence },
-    { id: 'slowest-url', passed: false, message, evidence },
-  ];
-  const bad = await syntaxError(path.join(appDir, 'echo-server.js'));
-  if (bad) return { passed: false, steps: all(`app/echo-server.js does not run: ${bad.split('\n')[0]}`, bad) };
-
-  const port = await freePort();
-  ctx.log(`starting echo-server.js on port ${port} (${node})`);
-  const app = spawnGroup(node, ['echo-server.js'], { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: 64 * 1024 });
+  const started = await startServerApp(node, 'echo-server.js', { dir: ctx.dir, deadline: ctx.deadline, log: ctx.log, note: node });
+  if ('error' in started) return { passed: false, steps: allFailed(started.error, started.evidence) };
+  const { app, port } = started;
   let scOut = '';
   let latOut = '';
   let failure = '';
   try {
-    await Promise.race([
-      waitForPort(port, Math.min(15000, remaining(ctx.deadline))),
-      app.exited.then((e) => {
-        throw new Error(`echo-server.js exited (${e.signal ?? 'code ' + e.code}) before it listened on port ${port}`);
-      }),
-    ]);
     ctx.log('running illumos/syscount.d and illumos/server-latency.d');
     const illumos = path.join(ctx.labSource, 'illumos');
     const sc = await startDTrace({ script: path.join(illumos, 'syscount.d'), pid: app.pid }, { timeoutMs: remaining(ctx.deadline) });
@@ -81,12 +67,12 @@ export const checkIllumos: LabChecker = async (ctx) => {
     }
     [scOut, latOut] = await Promise.all([sc.stop(), lat.stop()]);
   } catch (e) {
-    if (!(e instanceof CheckEnvironmentError) && !/^dtrace /.test((e as Error).message)) return { passed: false, steps: all((e as Error).message, tail(app.output(), 15)) };
+    if (!(e instanceof CheckEnvironmentError) && !/^dtrace /.test((e as Error).message)) return { passed: false, steps: allFailed((e as Error).message, tail(app.output(), 15)) };
     throw e;
   } finally {
     await app.stop();
   }
-  if (failure) return { passed: false, steps: all(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
+  if (failure) return { passed: false, steps: allFailed(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
 
   const counts = parseCounts(scOut)
     .filter((r) => /^[a-z_0-9]+$/.test(r.key))
@@ -98,7 +84,7 @@ export const checkIllumos: LabChecker = async (ctx) => {
     .sort((a, b) => b.mean - a.mean);
   if (!counts.length || !lat2.length) {
     const what = [counts.length ? '' : 'no system calls', lat2.length ? '' : 'no HTTP request/response probes (node*:::http-server-*; does this node have the node provider?)'].filter(Boolean).join(' and ');
-    return { passed: false, steps: all(`the traces saw ${what}`, firstLines(scOut + '\n' + latOut, 20)) };
+    return { passed: false, steps: allFailed(`the traces saw ${what}`, firstLines(scOut + '\n' + latOut, 20)) };
   }
   const requests = ROUNDS * URLS.length;
   const steps = judgeAnswers(ctx.answers, counts, lat2, requests, 'd');

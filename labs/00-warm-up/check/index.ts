@@ -11,9 +11,9 @@
 import * as path from 'path';
 import * as http from 'http';
 import type { LabChecker, StepResult } from '../../../src/check/types';
-import { requireTracing, spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
+import { requireTracing, tail } from '../../../src/check/proc';
 import { startBpftrace, parseHistograms, histStats, excerpt } from '../../../src/check/bpftrace';
-import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
+import { requireLabModules, requireLinuxTrack, remaining, startServerApp } from '../../../src/check/labenv';
 import { normalizeAnswer } from '../../../src/check/answers';
 import { checkIllumos } from './illumos';
 
@@ -108,37 +108,22 @@ export function judgeAnswers(
   return steps;
 }
 
+/** Both steps failed for one reason (the app would not start, the trace would not run). */
+export function allFailed(message: string, evidence?: string): StepResult[] {
+  return [
+    { id: 'busiest-syscall', passed: false, message, evidence },
+    { id: 'slowest-url', passed: false, message, evidence },
+  ];
+}
+
 export const check: LabChecker = async (ctx) => {
   if (ctx.track === 'illumos') return checkIllumos(ctx);
   requireLinuxTrack(ctx.track);
   await requireTracing(['bpftrace']);
   requireLabModules(['dtrace-provider']);
-  const appDir = path.join(ctx.dir, 'app');
-  const all = (message: string, evidence?: string): StepResult[] => [
-    { id: 'busiest-syscall', passed: false, message, evidence },
-    { id: 'slowest-url', passed: false, message, evidence },
-  ];
-  const bad = await syntaxError(path.join(appDir, 'echo-server.js'));
-  if (bad) return { passed: false, steps: all(`app/echo-server.js does not run: ${bad.split('\n')[0]}`, bad) };
-
-  const port = await freePort();
-  ctx.log(`starting echo-server.js on port ${port}`);
-  const app = spawnGroup(process.execPath, ['-r', 'dtrace-provider/http-probes', 'echo-server.js'], {
-    cwd: appDir,
-    env: appEnv({ PORT: String(port) }),
-    maxOutputBytes: 64 * 1024,
-  });
-  try {
-    await Promise.race([
-      waitForPort(port, Math.min(15000, remaining(ctx.deadline))),
-      app.exited.then((e) => {
-        throw new Error(`echo-server.js exited (${e.signal ?? 'code ' + e.code}) before it listened on port ${port}`);
-      }),
-    ]);
-  } catch (e) {
-    await app.stop();
-    return { passed: false, steps: all((e as Error).message, tail(app.output(), 15)) };
-  }
+  const started = await startServerApp(process.execPath, 'echo-server.js', { dir: ctx.dir, deadline: ctx.deadline, log: ctx.log, preload: ['dtrace-provider/http-probes'] });
+  if ('error' in started) return { passed: false, steps: allFailed(started.error, started.evidence) };
+  const { app, port } = started;
 
   ctx.log('attaching linux/syscount.bt and linux/server-latency.bt');
   const linux = path.join(ctx.labSource, 'linux');
@@ -154,7 +139,7 @@ export const check: LabChecker = async (ctx) => {
   }
   const [scOut, latOut] = await Promise.all([sc.stop(), lat.stop()]);
   await app.stop();
-  if (failure) return { passed: false, steps: all(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
+  if (failure) return { passed: false, steps: allFailed(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
 
   const counts = [...parseCounts(scOut).entries()].sort((a, b) => b[1] - a[1]);
   const hists = parseHistograms(latOut, 'us');
@@ -164,7 +149,7 @@ export const check: LabChecker = async (ctx) => {
   if (!counts.length || !lat2.length) {
     return {
       passed: false,
-      steps: all(
+      steps: allFailed(
         `the traces saw ${counts.length ? '' : 'no system calls'}${!counts.length && !lat2.length ? ' and ' : ''}${lat2.length ? '' : 'no HTTP request/response probes (is the server started with -r dtrace-provider/http-probes?)'}`,
         excerpt(scOut + '\n' + latOut, 20),
       ),

@@ -11,8 +11,7 @@
  */
 import * as path from 'path';
 import type { LabChecker } from '../../../src/check/types';
-import { spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
-import { appEnv, remaining, syntaxError } from '../../../src/check/labenv';
+import { remaining, startServerApp } from '../../../src/check/labenv';
 import { requireIllumos } from '../../../src/check/illumos/run';
 import { parseHistograms, histogramPercentile, histogramTotal, type Histogram } from '../../../src/check/illumos/dtrace';
 import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
@@ -27,24 +26,9 @@ export function handlerName(h: Histogram): string {
 export const checkIllumos: LabChecker = async (ctx) => {
   requireIllumos(['dtrace']);
   const node = node6();
-  const appDir = path.join(ctx.dir, 'app');
-  const bad = await syntaxError(path.join(appDir, 'demo.js'));
-  if (bad) return { passed: false, steps: both(`app/demo.js does not run: ${bad.split('\n')[0]}`, bad) };
-
-  const port = await freePort();
-  ctx.log(`starting demo.js on port ${port} (${node})`);
-  const app = spawnGroup(node, ['demo.js'], { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: 64 * 1024 });
-  try {
-    await Promise.race([
-      waitForPort(port, Math.min(15000, remaining(ctx.deadline))),
-      app.exited.then((e) => {
-        throw new Error(`demo.js exited (${e.signal ?? 'code ' + e.code}) before it listened on port ${port} (it must use process.env.PORT)`);
-      }),
-    ]);
-  } catch (e) {
-    await app.stop();
-    return { passed: false, steps: both((e as Error).message, tail(app.output(), 15)) };
-  }
+  const started = await startServerApp(node, 'demo.js', { dir: ctx.dir, deadline: ctx.deadline, log: ctx.log, note: node });
+  if ('error' in started) return { passed: false, steps: both(started.error, started.evidence) };
+  const { app, port } = started;
 
   ctx.log('attaching illumos/handler-timing.d');
   let trace = '';

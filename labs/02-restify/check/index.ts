@@ -9,9 +9,9 @@
  */
 import * as path from 'path';
 import type { LabChecker } from '../../../src/check/types';
-import { requireTracing, spawnGroup, freePort, waitForPort, tail } from '../../../src/check/proc';
+import { requireTracing } from '../../../src/check/proc';
 import { startBpftrace, parseHistograms, histKey, excerpt, type Histogram } from '../../../src/check/bpftrace';
-import { appEnv, requireLabModules, syntaxError, requireLinuxTrack, remaining } from '../../../src/check/labenv';
+import { requireLabModules, requireLinuxTrack, remaining, startServerApp } from '../../../src/check/labenv';
 import { checkIllumos } from './illumos';
 import { SLOW_MS, EXPECTED, sendRequests, both, judge } from './judge';
 
@@ -34,24 +34,9 @@ export const check: LabChecker = async (ctx) => {
   requireLinuxTrack(ctx.track);
   await requireTracing(['bpftrace']);
   requireLabModules(['restify', 'dtrace-provider']);
-  const appDir = path.join(ctx.dir, 'app');
-  const bad = await syntaxError(path.join(appDir, 'demo.js'));
-  if (bad) return { passed: false, steps: both(`app/demo.js does not run: ${bad.split('\n')[0]}`, bad) };
-
-  const port = await freePort();
-  ctx.log(`starting demo.js on port ${port}`);
-  const app = spawnGroup(process.execPath, ['demo.js'], { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: 64 * 1024 });
-  try {
-    await Promise.race([
-      waitForPort(port, Math.min(15000, remaining(ctx.deadline))),
-      app.exited.then((e) => {
-        throw new Error(`demo.js exited (${e.signal ?? 'code ' + e.code}) before it listened on port ${port} (it must use process.env.PORT)`);
-      }),
-    ]);
-  } catch (e) {
-    await app.stop();
-    return { passed: false, steps: both((e as Error).message, tail(app.output(), 15)) };
-  }
+  const started = await startServerApp(process.execPath, 'demo.js', { dir: ctx.dir, deadline: ctx.deadline, log: ctx.log });
+  if ('error' in started) return { passed: false, steps: both(started.error, started.evidence) };
+  const { app, port } = started;
 
   ctx.log('attaching linux/handler-timing.bt');
   const tracer = await startBpftrace(path.join(ctx.labSource, 'linux', 'handler-timing.bt'), [], {
