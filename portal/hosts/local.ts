@@ -6,8 +6,11 @@
  *   never overwritten). node_modules is not copied: it is symlinked to the labs'
  *   own, so lab apps find restify / dtrace-provider.
  * - Terminal: a private tmux server per data dir (`tmux -S <data>/tmux.sock`), one
- *   session per user (`tl-<user>`), attached with `new -A` so every browser tab, a
- *   reload and a portal restart all land in the same shell.
+ *   session per user (`tl-<user>`), so every browser tab, a reload and a portal
+ *   restart all land in the same shell. Every open terminal rides ONE tmux
+ *   control-mode client per portal (tmux-control.ts) — no process per terminal.
+ *   TRACELAB_TMUX_ATTACH=client brings back the old way, a `tmux new -A` client in
+ *   a node-pty per terminal (kept to compare the two in the benchmarks).
  * - exec: argv[0] === 'tracelab' means this installation's CLI; the whole process
  *   group is killed on timeout.
  */
@@ -17,6 +20,17 @@ import * as path from 'path';
 import * as pty from 'node-pty';
 import { INSTALL_ROOT } from '../../src/labs';
 import { ExecOptions, ExecResult, LabHost, LabHostError, Progress, ShellStream, Track } from './types';
+import { TmuxControl, q, tmuxRun } from './tmux-control';
+
+export type AttachMode = 'control' | 'client';
+
+/** How terminals reach tmux: one control-mode client for all, or a tmux client per terminal (default until the suite passes with control). */
+export function attachMode(): AttachMode {
+  const v = process.env.TRACELAB_TMUX_ATTACH;
+  if (v === undefined || v === '' || v === 'client') return 'client';
+  if (v === 'control') return 'control';
+  throw new LabHostError('HOST_INTERNAL', `TRACELAB_TMUX_ATTACH must be 'control' or 'client', not '${v}'`);
+}
 
 export interface LocalHostOptions {
   /** User id (keys the workspace and the tmux session). */
@@ -115,7 +129,12 @@ export class LocalHost implements LabHost {
   /** Kill this user's tmux session (the shell); idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (fs.existsSync(this.sock)) spawnSync('tmux', this.tmuxArgs('kill-session', '-t', this.session), { stdio: 'ignore' });
+    if (!fs.existsSync(this.sock)) return;
+    // The session's windows are also linked into the control client's session, which
+    // would keep them (and the shell) alive after a plain kill-session.
+    const w = spawnSync('tmux', this.tmuxArgs('list-windows', '-t', `=${this.session}`, '-F', '#{window_id}'), { encoding: 'utf8' });
+    for (const id of (w.stdout || '').split('\n').filter((l) => /^@\d+$/.test(l))) spawnSync('tmux', this.tmuxArgs('kill-window', '-t', id), { stdio: 'ignore' });
+    spawnSync('tmux', this.tmuxArgs('kill-session', '-t', `=${this.session}`), { stdio: 'ignore' });
   }
 
   getState(): Record<string, unknown> {
@@ -136,6 +155,7 @@ export class LocalHost implements LabHost {
     const bin = path.join(INSTALL_ROOT, 'bin');
     const env = childEnv({ TERM: 'xterm-256color', LANG: process.env.LANG || 'C.UTF-8' });
     const shellEnv = [`PATH=${bin}:${env.PATH || '/usr/local/bin:/usr/bin:/bin'}`, `TRACELAB_WORKSPACE=${this.workspace}`, `TRACELAB_LABS=${this.opts.labsDir}`];
+    if (attachMode() === 'control') return this.openControl(size, env, [...shellEnv.flatMap((e) => ['-e', e]), ...(this.opts.wrapShell ? this.opts.wrapShell(shellArgv) : shellArgv)]);
     // A spectator attaches to the existing session only, and ignore-size keeps its
     // window size from shrinking the student's screen.
     const args = size.spectate
@@ -173,6 +193,31 @@ export class LocalHost implements LabHost {
         }
       },
     };
+  }
+
+  /**
+   * A terminal through the portal's tmux control client: find the session's pane
+   * (creating the session, sized for this terminal, if there is none), then attach.
+   */
+  private async openControl(size: { cols: number; rows: number; spectate?: boolean }, env: Record<string, string>, newArgs: string[]): Promise<ShellStream> {
+    const ctl = await TmuxControl.get({ tmuxArgs: this.tmuxArgs(), env });
+    const FMT = '#{pane_id} #{window_id} #{pane_pid}';
+    const parse = (text: string) => {
+      const m = /^(%\d+) (@\d+) (\d+)$/m.exec(text);
+      return m ? { pane: m[1], window: m[2], pid: Number(m[3]) } : null;
+    };
+    const find = async () => {
+      const b = await ctl.command(`display-message -p -t ${q(`=${this.session}:`)} ${q(FMT)}`);
+      return b.ok ? parse(b.lines.map((l) => l.toString()).join('\n')) : null;
+    };
+    let where = await find();
+    if (!where && size.spectate) throw new LabHostError('HOST_START_FAILED', `${this.opts.user} has no terminal session yet`);
+    if (!where) {
+      const r = await tmuxRun(this.tmuxArgs('new-session', '-d', '-P', '-F', FMT, '-s', this.session, '-x', String(size.cols), '-y', String(size.rows), '-c', this.workspace, ...newArgs), env);
+      where = parse(r.stdout) ?? (/duplicate session/.test(r.stderr) ? await find() : null);
+      if (!where) throw new LabHostError('HOST_START_FAILED', `could not start the tmux session: ${r.stderr.trim() || `exit ${r.code}`}`);
+    }
+    return ctl.open(where.pane, where.window, where.pid, size);
   }
 
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
