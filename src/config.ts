@@ -2,7 +2,7 @@
  * The portal's configuration, typed in one place.
  *
  * Precedence (later wins): defaults ← environment (TRACELAB_PORT, TRACELAB_HOST,
- * TRACELAB_DATA, TRACELAB_LABS, TRACELAB_HOST_BACKEND) ← config file
+ * TRACELAB_DATA, TRACELAB_LABS, TRACELAB_HOST_BACKEND, TRACELAB_CHECK_CONCURRENCY) ← config file
  * (`--config FILE`, else <data>/config.json if it exists) ← command-line flags.
  */
 import * as fs from 'fs';
@@ -25,6 +25,8 @@ export interface Config {
   configFile?: string;
   /** Inventory (OpenSSH config format) of lab hosts for the ssh backend. */
   inventory?: string;
+  /** Checks run at once; the rest queue (portal/server/check-queue.ts). Default: the cores. */
+  checkConcurrency?: number;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +50,12 @@ function parsePort(v: unknown, where: string): number {
   return n;
 }
 
+function parseConcurrency(v: unknown, where: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ConfigError(`${where}: check concurrency must be an integer 1..1000 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
 function str(v: unknown, where: string): string {
   if (typeof v !== 'string' || !v) throw new ConfigError(`${where}: must be a non-empty string`);
   return v;
@@ -61,6 +69,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial_ {
   if (env.TRACELAB_LABS) c.labsDir = path.resolve(env.TRACELAB_LABS);
   if (env.TRACELAB_HOST_BACKEND) c.hostBackend = env.TRACELAB_HOST_BACKEND;
   if (env.TRACELAB_INVENTORY) c.inventory = path.resolve(env.TRACELAB_INVENTORY);
+  if (env.TRACELAB_CHECK_CONCURRENCY) c.checkConcurrency = parseConcurrency(env.TRACELAB_CHECK_CONCURRENCY, 'TRACELAB_CHECK_CONCURRENCY');
   return c;
 }
 
@@ -72,6 +81,7 @@ const FLAGS: Record<string, keyof Config> = {
   '--host-backend': 'hostBackend',
   '--config': 'configFile',
   '--inventory': 'inventory',
+  '--check-concurrency': 'checkConcurrency',
 };
 
 /** Parse `--flag VALUE` / `--flag=VALUE`. Unknown flags are an error naming the known ones. */
@@ -86,6 +96,7 @@ export function parseFlags(argv: string[]): Partial_ {
       if (value === undefined || value.startsWith('--')) throw new ConfigError(`${flag} needs a value`);
     }
     if (key === 'port') c.port = parsePort(value, flag);
+    else if (key === 'checkConcurrency') c.checkConcurrency = parseConcurrency(value, flag);
     else if (key === 'dataDir' || key === 'labsDir' || key === 'configFile' || key === 'inventory') (c as any)[key] = path.resolve(str(value, flag));
     else (c as any)[key] = str(value, flag);
   }
@@ -104,7 +115,7 @@ function fromFile(file: string, required: boolean): Partial_ {
     throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`config file ${file}: must be a JSON object`);
-  const known = ['port', 'host', 'dataDir', 'labsDir', 'hostBackend', 'inventory'];
+  const known = ['port', 'host', 'dataDir', 'labsDir', 'hostBackend', 'inventory', 'checkConcurrency'];
   const unknown = Object.keys(raw).filter((k) => !known.includes(k));
   if (unknown.length) throw new ConfigError(`config file ${file}: unknown key(s) ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const dir = path.dirname(file);
@@ -115,6 +126,7 @@ function fromFile(file: string, required: boolean): Partial_ {
   if (raw.labsDir !== undefined) c.labsDir = path.resolve(dir, str(raw.labsDir, `${file}: labsDir`));
   if (raw.hostBackend !== undefined) c.hostBackend = str(raw.hostBackend, `${file}: hostBackend`);
   if (raw.inventory !== undefined) c.inventory = path.resolve(dir, str(raw.inventory, `${file}: inventory`));
+  if (raw.checkConcurrency !== undefined) c.checkConcurrency = parseConcurrency(raw.checkConcurrency, `${file}: checkConcurrency`);
   return c;
 }
 

@@ -35,6 +35,7 @@ export const ROUTES: RouteSpec[] = [
   { method: 'GET', path: '/api/labs/:lab', access: 'self', what: "a lab's steps" },
   { method: 'GET', path: '/api/labs/:lab/check', access: 'self', what: 'my last check of a lab' },
   { method: 'POST', path: '/api/labs/:lab/check', access: 'self', what: 'run the checker on my host' },
+  { method: 'GET', path: '/api/labs/:lab/check/status', access: 'self', what: 'my check in flight: queued (position) or running' },
   { method: 'POST', path: '/api/labs/:lab/answers/:step', access: 'self', what: 'answer a question' },
   { method: 'GET', path: '/api/labs/:lab/artifacts/:name', access: 'self', what: 'a file from my workspace' },
   { method: 'WS', path: '/api/terminal', access: 'self', what: 'my terminal' },

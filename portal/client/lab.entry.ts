@@ -22,6 +22,26 @@ interface Lab {
   steps: Step[];
 }
 
+/** GET /api/labs/:lab/check/status (portal/server/check-queue.ts). */
+interface CheckStatus {
+  state: 'queued' | 'running';
+  position: number;
+  queued: number;
+  running: number;
+  limit: number;
+  startedAt: number | null;
+}
+
+const CHECKING = 'Checking… this runs your app under the lab\'s tracing scripts (up to 3 minutes).';
+
+function statusText(s: CheckStatus): string {
+  if (s.state === 'queued') {
+    return `Queued: position ${s.position} of ${s.queued}. The portal runs ${s.limit} check${s.limit === 1 ? '' : 's'} at a time so terminals stay responsive; yours starts when a slot frees.`;
+  }
+  const secs = s.startedAt ? Math.max(0, Math.round((Date.now() - s.startedAt) / 1000)) : 0;
+  return `${CHECKING} Running for ${secs} s.`;
+}
+
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
 class LabPage {
@@ -52,7 +72,11 @@ class LabPage {
     this.d.add(on(window, 'beforeunload', () => this.d.dispose()));
     this.d.add(startClassBanner($('term-state'))); // class mode: shows when an instructor takes over the terminal
     this.splitter();
-    api<CheckResponse | null>(`/api/labs/${lab.id}/check`).then((r) => r && this.showResults(r), () => undefined);
+    api<CheckResponse | null>(`/api/labs/${lab.id}/check`)
+      .then((r) => r && this.showResults(r), () => undefined)
+      // A check still in flight from before a reload: wait for it again (asking joins it).
+      .then(() => api<CheckStatus | null>(`/api/labs/${lab.id}/check/status`))
+      .then((s) => s && this.check(), () => undefined);
   }
 
   private show(i: number): void {
@@ -124,13 +148,23 @@ class LabPage {
     const btn = $('check') as HTMLButtonElement;
     btn.disabled = true;
     btn.textContent = 'Checking…';
-    $('results-slot').replaceChildren(h('section', { class: 'results pending' }, h('h3', {}, 'Checking… this runs your app under the lab\'s tracing scripts (up to 3 minutes).')));
+    const pending = h('h3', {}, CHECKING);
+    $('results-slot').replaceChildren(h('section', { class: 'results pending' }, pending));
+    // The portal queues checks (a few run at a time): say whether this one waits or runs.
+    const tick = () =>
+      api<CheckStatus | null>(`/api/labs/${this.lab.id}/check/status`).then((s) => {
+        if (s && this.checking) pending.textContent = statusText(s);
+      }, () => undefined);
+    const first = setTimeout(tick, 250);
+    const poll = setInterval(tick, 1000);
     try {
       this.showResults(await api<CheckResponse>(`/api/labs/${this.lab.id}/check`, { method: 'POST', body: {} }));
     } catch (e) {
       const err = e as ApiError;
       this.showResults({ ok: false, lab: this.lab.id, exitCode: null, checkedAt: Date.now(), error: { code: err.code || 'ERROR', message: err.message } });
     } finally {
+      clearTimeout(first);
+      clearInterval(poll);
       this.checking = false;
       btn.disabled = false;
       btn.textContent = 'Check';

@@ -4,7 +4,10 @@
  *   GET  /api/labs                         {track, labs: [{id, title, summary, tracks, needs, steps}]}
  *   GET  /api/labs/:lab                    {id, title, track, steps: [{id, title, check, question, html}]}
  *   GET  /api/labs/:lab/check              the last stored check result, or null
- *   POST /api/labs/:lab/check              run `tracelab check` on the host → CheckResponse (check.ts)
+ *   POST /api/labs/:lab/check              run `tracelab check` on the host → CheckResponse (check.ts), when
+ *                                          the check queue gives it a slot (check-queue.ts); pressed again
+ *                                          while in flight: the same answer
+ *   GET  /api/labs/:lab/check/status       my check in flight: {lab, state: queued|running, position, ...} or null
  *   POST /api/labs/:lab/answers/:step      {value} → run `tracelab answer` → {ok, exitCode, output}
  *   GET  /api/labs/:lab/artifacts/:name    <workspace>/<lab>/out/<name>, sandboxed
  *   (WebSocket) /api/terminal?cols&rows    the terminal (terminal.ts)
@@ -20,7 +23,8 @@ import type { Store } from '../store';
 import type { Hosts } from './hosts';
 import { PortalError } from './errors';
 import { renderMarkdown, ARTIFACT_RE, ARTIFACT_RULE } from './markdown';
-import { runCheck, tail } from './check';
+import { runCheck, tail, CheckResponse } from './check';
+import type { CheckQueue } from './check-queue';
 
 const ANSWER_MAX = 200;
 const ARTIFACT_MAX_BYTES = 20 * 1024 * 1024;
@@ -41,10 +45,9 @@ const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =
 };
 const userOf = (res: Response): string => res.locals.user as string;
 
-export function apiRouter(config: Config, store: Store, hosts: Hosts): express.Router {
+export function apiRouter(config: Config, store: Store, hosts: Hosts, checks: CheckQueue<CheckResponse>): express.Router {
   const r = express.Router();
   const lab = (id: string): LabManifest => getLab(id, config.labsDir);
-  const running = new Set<string>();
 
   r.get('/labs', wrap((_req, res) => {
     res.json({
@@ -75,18 +78,17 @@ export function apiRouter(config: Config, store: Store, hosts: Hosts): express.R
     res.json(c ? { ok: !c.error, lab: l.id, exitCode: c.exitCode, checkedAt: c.createdAt, result: c.result ?? undefined, error: c.error ?? undefined } : null);
   }));
 
+  r.get('/labs/:lab/check/status', wrap((req, res) => {
+    const l = lab(req.params.lab);
+    const s = checks.status(userOf(res));
+    res.json(s && s.lab === l.id ? s : null);
+  }));
+
   r.post('/labs/:lab/check', wrap(async (req, res) => {
     const l = lab(req.params.lab);
     const user = userOf(res);
-    const key = `${user}\0${l.id}`;
-    if (running.has(key)) throw new PortalError('CHECK_BUSY', 'a check of this lab is already running; wait for its result');
-    running.add(key);
-    try {
-      const host = await hosts.get(user);
-      res.json(await runCheck(host, store, user, l.id));
-    } finally {
-      running.delete(key);
-    }
+    const host = await hosts.get(user);
+    res.json(await checks.submit(user, l.id, () => runCheck(host, store, user, l.id)).promise);
   }));
 
   r.post('/labs/:lab/answers/:step', wrap(async (req, res) => {

@@ -14,6 +14,8 @@ import { openStore, Store } from '../store';
 import { Auth, originAllowed, sessionCookie } from './auth';
 import { Hosts } from './hosts';
 import { apiRouter } from './api';
+import { CheckQueue } from './check-queue';
+import type { CheckResponse } from './check';
 import { createTerminalGateway, TerminalGateway } from './terminal';
 import { toErrorBody } from './errors';
 import { createClassMode, ClassMode } from '../class';
@@ -29,6 +31,8 @@ export interface App {
   terminal: TerminalGateway;
   /** Class mode: join links, route-table authorization, dashboard, spectate (portal/class). */
   classMode: ClassMode;
+  /** Checks waiting and running (at most config.checkConcurrency at once). */
+  checks: CheckQueue<CheckResponse>;
   /** A fresh one-time login token for the local learner. */
   issueLoginToken(user?: string): string;
   /** Listen on config.port/host (0 = a free port); resolves the base URL. */
@@ -94,7 +98,8 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     res.json({ ok: true });
   });
   app.use('/api/class', classMode.router);
-  app.use('/api', apiRouter(config, store, hosts));
+  const checks = new CheckQueue<CheckResponse>({ limit: config.checkConcurrency });
+  app.use('/api', apiRouter(config, store, hosts, checks));
 
   const html = (file: string) => (_req: Request, res: Response) => res.sendFile(path.join(PUBLIC_DIR, file), { headers: { 'Cache-Control': 'no-store' } });
   app.get('/', html('index.html'));
@@ -131,6 +136,7 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     hosts,
     terminal,
     classMode,
+    checks,
     issueLoginToken: (user = 'self') => auth.issueToken(user),
     listen: () =>
       new Promise((resolve, reject) => {

@@ -18,6 +18,8 @@ options:
                        local | local-user | ssh | vagrant
   --inventory FILE     lab hosts for --host-backend ssh, in OpenSSH config
                        format (\`vagrant ssh-config > FILE\` works)       env TRACELAB_INVENTORY
+  --check-concurrency N  checks run at once, the rest queue in order
+                       (default: the number of cores)                     env TRACELAB_CHECK_CONCURRENCY
   --config FILE        JSON config file (default <data>/config.json if present)
 
 Precedence: defaults < environment < config file < flags. Ctrl-C stops the portal;
