@@ -80,6 +80,10 @@ done
 say "building"
 npm run build
 
+# What a learner would otherwise meet one check at a time: is every lab tool working?
+say "checking this machine (tracelab doctor)"
+"$ROOT/bin/tracelab" doctor || echo "setup.sh: some lab tools are not ready (see the fixes above); continuing" >&2
+
 case "$MODE" in
   serve) exec "$ROOT/bin/tracelab" serve "$@" ;;
   test) exec npm test ;;
