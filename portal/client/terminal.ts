@@ -13,13 +13,16 @@
  * covers many lines.
  *
  * The shell lives in tmux on the host: when the socket drops (reload, network,
- * portal restart) we reconnect with backoff and tmux redraws the same screen.
+ * portal restart) we reconnect with backoff and tmux redraws the same screen. When the
+ * shell itself ends (EXIT), we do not reconnect by ourselves: the page says so and why
+ * (ShellEndedView), and the button or any key opens a fresh shell.
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import { MSG, ControlMessage, INPUT_CHUNK, chunkText, decodeControl, encodeControl } from '../shared/protocol';
+import { MSG, PROTO_ERR, ControlMessage, INPUT_CHUNK, MAX_PASTE_BYTES, chunkText, decodeControl, encodeControl } from '../shared/protocol';
 import { DisposableStore, Disposable, on, timer, interval } from './dispose';
 import { HostStartView } from './progress';
+import { ShellEndedView, endedText } from './shell-ended';
 
 const HIGH = 256 * 1024;
 const LOW = 32 * 1024;
@@ -45,6 +48,7 @@ export class TerminalView implements Disposable {
   /** A failed host start waits for the Retry button instead of reconnecting. */
   private hostFailed = false;
   private readonly hostStart: HostStartView;
+  private readonly endedView: ShellEndedView;
 
   constructor(
     private readonly el: HTMLElement,
@@ -89,8 +93,20 @@ export class TerminalView implements Disposable {
       this.lastError = '';
       this.connect();
     }));
+    this.endedView = this.d.add(new ShellEndedView(el, () => this.newShell()));
     this.refit();
     this.connect();
+  }
+
+  /** After EXIT: a fresh shell in the same workspace (the server starts one on attach). */
+  private newShell(): void {
+    if (!this.ended || this.disposed) return;
+    this.ended = false;
+    this.retries = 0;
+    this.lastError = '';
+    this.endedView.starting();
+    this.connect();
+    this.focus();
   }
 
   refit(): void {
@@ -113,10 +129,10 @@ export class TerminalView implements Disposable {
   }
 
   private input(s: string): void {
-    if (this.ended) {
-      // After the shell ended, a key press opens a new one.
-      this.ended = false;
-      this.connect();
+    if (this.ended) return this.newShell(); // the key itself is not typed into the new shell
+    if (s.length > MAX_PASTE_BYTES) {
+      // The server would refuse it after minutes of sending; say so now and send nothing.
+      this.term.write(`\r\n\x1b[1;31mtracelab: paste refused: ${(s.length / 1048576).toFixed(0)} MB is more than ${MAX_PASTE_BYTES / 1048576} MB; put big files in the workspace another way (scp, a shared folder)\x1b[0m\r\n`);
       return;
     }
     // At most 3 UTF-8 bytes per UTF-16 unit: a keystroke (the common case) always fits.
@@ -159,6 +175,7 @@ export class TerminalView implements Disposable {
             this.retries = 0;
             this.lastError = '';
             this.hostStart.hide();
+            this.endedView.hide();
             this.onState('attached', m.msg.track);
             this.control({ t: MSG.RESIZE, cols: this.term.cols, rows: this.term.rows });
           }
@@ -166,7 +183,7 @@ export class TerminalView implements Disposable {
         case MSG.ERROR:
           this.onState('error', `${m.msg.message} (${m.msg.code})`);
           // Before attach (e.g. tmux missing) the retry loop would repeat it: say each message once.
-          if (!attached && m.msg.message !== this.lastError) this.term.write(`\r\n\x1b[1;31mtracelab: ${m.msg.message}\x1b[0m\r\n`);
+          if ((!attached || m.msg.code === PROTO_ERR.TOO_LARGE) && m.msg.message !== this.lastError) this.term.write(`\r\n\x1b[1;31mtracelab: ${m.msg.message}\x1b[0m\r\n`);
           this.lastError = m.msg.message;
           break;
         case MSG.HOST_PROGRESS:
@@ -179,7 +196,8 @@ export class TerminalView implements Disposable {
           break;
         case MSG.EXIT:
           this.ended = true;
-          this.onState('ended');
+          this.endedView.show(m.msg.reason, m.msg.code);
+          this.onState('ended', endedText(m.msg.reason, m.msg.code));
           this.term.write('\r\n\x1b[2m[the shell ended — press any key for a new one]\x1b[0m\r\n');
           break;
         default:

@@ -15,16 +15,21 @@
  *    xterm.js write callbacks) or while the socket's own send buffer is above
  *    WS_HIGH. A paused PTY makes tmux throttle the pane, not the keyboard:
  *    Ctrl-C still goes straight in.
- *  - Input is queued and written to the PTY INPUT_SLICE bytes per event-loop turn,
- *    so a huge paste never blocks other users.
+ *  - Input goes through an InputQueue (terminal/input.ts): keystrokes at once, a paste
+ *    metered in slices, and the socket is not read while a paste backlog waits, so a
+ *    10 MB paste holds at most INPUT_HIGH bytes here. A burst over MAX_PASTE_BYTES is
+ *    refused (TOO_LARGE) and the socket closed: the browser's own copy goes with it.
+ *  - When the shell ends, EXIT says why where the gateway can tell (terminal/exit-reason.ts).
  */
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer, WebSocket, RawData } from 'ws';
-import { MSG, PROTO_ERR, checkInputFrame, clampSize, decodeControl, encodeControl, hostMessage, ControlMessage, MAX_INPUT_FRAME } from '../shared/protocol';
+import { MSG, PROTO_ERR, checkInputFrame, clampSize, decodeControl, encodeControl, hostMessage, ControlMessage, MAX_INPUT_FRAME, MAX_PASTE_BYTES } from '../shared/protocol';
 import { Auth, originAllowed } from './auth';
 import type { Hosts, HostStatus } from './hosts';
 import { LabHost, LabHostError, HostErrorCode, ShellStream } from '../hosts/types';
+import { InputQueue } from './terminal/input';
+import { exitReason, EXIT_TAIL_BYTES } from './terminal/exit-reason';
 
 export const TERMINAL_PATH = '/api/terminal';
 const BATCH_MS = 5;
@@ -37,9 +42,6 @@ const BATCH_BYTES = 64 * 1024;
  */
 const WS_HIGH = 256 * 1024;
 const WS_LOW = 64 * 1024;
-const INPUT_SLICE = 4096;
-/** A paste bigger than this (queued, not yet in the PTY) is refused, not buffered forever. */
-const MAX_PENDING_INPUT = 4 * 1024 * 1024;
 const HEARTBEAT_MS = 30_000;
 /** Start failures that are the student's machine, not a portal bug: shown on the page with Retry. */
 const SHOWN_HOST_ERRORS = new Set<HostErrorCode>(['HOST_START_FAILED', 'HOST_UNREACHABLE', 'HOST_MISSING_TOOL']);
@@ -49,6 +51,8 @@ export interface TerminalGateway {
   closeAll(): void;
   /** Open connections (tests and shutdown). */
   readonly size: number;
+  /** Most input bytes any session held at once (a paste's backlog): tests and benches. */
+  readonly peakInputQueued: number;
 }
 
 function refuse(socket: Duplex, status: number, text: string, why: string): void {
@@ -61,10 +65,12 @@ export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: strin
   // maxPayload leaves room above MAX_INPUT_FRAME so an oversized frame gets our clear error, not a bare 1009 close.
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_FRAME * 4 });
   const live = new Set<WebSocket>();
+  const stats = { peakInputQueued: 0 };
 
   const heartbeat = setInterval(() => {
     for (const ws of live) {
-      if ((ws as any).tlAlive === false) {
+      // A socket we stopped reading (a paste backlog) cannot show us its pong: not dead.
+      if ((ws as any).tlAlive === false && !ws.isPaused) {
         ws.terminate();
         continue;
       }
@@ -85,6 +91,9 @@ export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: strin
     wss.handleUpgrade(req, socket, head, (ws) => {
       live.add(ws);
       ws.on('close', () => live.delete(ws));
+      // A malformed frame is an 'error' then a close (1002/1007/1009), possibly before the
+      // shell is attached: without a listener from the start it would be an uncaught exception.
+      ws.on('error', () => undefined);
       attach(ws, user, size).catch((e) => {
         log(`terminal: ${user}: ${e && e.stack ? e.stack : e}`);
         sendControl(ws, { t: MSG.ERROR, code: e.code || 'INTERNAL', message: e.message || String(e) });
@@ -105,7 +114,7 @@ export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: strin
       return;
     }
     sendControl(ws, { t: MSG.STATUS, state: 'attached', track: host.track });
-    new Session(ws, shell);
+    new Session(ws, shell, stats);
   }
 
   /**
@@ -146,6 +155,9 @@ export function createTerminalGateway(auth: Auth, hosts: Hosts, log: (msg: strin
     get size() {
       return live.size;
     },
+    get peakInputQueued() {
+      return stats.peakInputQueued;
+    },
   };
 }
 
@@ -164,21 +176,34 @@ class Session {
   private clientPaused = false;
   private socketPaused = false;
   private ptyPaused = false;
-  private input: Buffer[] = [];
-  private inputBytes = 0;
-  private pumping = false;
+  private readonly input: InputQueue;
+  /** The last output chunks: a tmux client's goodbye line says why the shell ended. */
+  private tail: Buffer[] = [];
   private closed = false;
   private disposables: { dispose(): void }[] = [];
 
   constructor(
     private readonly ws: WebSocket,
     private readonly shell: ShellStream,
+    private readonly stats: { peakInputQueued: number },
   ) {
+    this.input = new InputQueue(
+      (b) => shell.write(b),
+      (pause) => {
+        if (pause) ws.pause();
+        else ws.resume();
+        // While the socket is not read, the client's RESUME cannot reach us: its PAUSE
+        // is lifted meanwhile (WS_HIGH still bounds what we send), so the screen keeps
+        // moving during a paste and no host can deadlock on output it cannot write.
+        this.applyPause();
+      },
+    );
     this.disposables.push(shell.onData((d) => this.onOutput(typeof d === 'string' ? Buffer.from(d, 'utf8') : d)));
     this.disposables.push(
       shell.onExit((e) => {
         this.flush();
-        sendControl(ws, { t: MSG.EXIT, code: e.exitCode });
+        const reason = exitReason(Buffer.concat(this.tail).subarray(-EXIT_TAIL_BYTES).toString('utf8'));
+        sendControl(ws, { t: MSG.EXIT, code: e.exitCode, reason });
         ws.close(1000, 'shell exited');
         this.dispose();
       }),
@@ -189,6 +214,8 @@ class Session {
   }
 
   private onOutput(b: Buffer): void {
+    if (b.length >= EXIT_TAIL_BYTES) this.tail = [b];
+    else if (this.tail.push(b) > 2) this.tail.shift();
     this.out.push(b);
     this.outBytes += b.length;
     if (this.outBytes >= BATCH_BYTES) return this.flush();
@@ -222,7 +249,7 @@ class Session {
   }
 
   private applyPause(): void {
-    const want = this.clientPaused || this.socketPaused;
+    const want = (this.clientPaused && !this.ws.isPaused) || this.socketPaused;
     if (want === this.ptyPaused || this.closed) return;
     this.ptyPaused = want;
     if (want) this.shell.pause();
@@ -234,13 +261,16 @@ class Session {
     if (isBinary) {
       const ok = checkInputFrame(buf.length);
       if (!ok.ok) return sendControl(this.ws, { t: MSG.ERROR, code: ok.code, message: ok.message });
-      if (this.inputBytes + buf.length > MAX_PENDING_INPUT) {
-        return sendControl(this.ws, { t: MSG.ERROR, code: PROTO_ERR.TOO_LARGE, message: `paste too large: more than ${MAX_PENDING_INPUT} bytes waiting for the shell; the rest was dropped` });
-      }
-      this.input.push(buf);
-      this.inputBytes += buf.length;
+      if (this.closed) return;
       this.echoDue = true;
-      this.pump();
+      if (this.input.push(buf) === 'too-large') {
+        this.input.clear();
+        sendControl(this.ws, { t: MSG.ERROR, code: PROTO_ERR.TOO_LARGE, message: `paste too large: more than ${MAX_PASTE_BYTES / 1048576} MB in one go; what had not reached the shell yet was dropped` });
+        // Closing drops the rest of it, still on its way from the browser; the page reconnects to the same shell.
+        this.ws.close(1009, 'paste too large');
+        return this.dispose();
+      }
+      if (this.input.peak > this.stats.peakInputQueued) this.stats.peakInputQueued = this.input.peak;
       return;
     }
     const m = decodeControl(buf.toString('utf8'));
@@ -266,27 +296,6 @@ class Session {
     }
   }
 
-  /** Feed queued input to the PTY a slice per event-loop turn. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    const step = () => {
-      if (this.closed || !this.input.length) {
-        this.pumping = false;
-        return;
-      }
-      let head = this.input[0];
-      if (head.length > INPUT_SLICE) {
-        this.input[0] = head.subarray(INPUT_SLICE);
-        head = head.subarray(0, INPUT_SLICE);
-      } else this.input.shift();
-      this.inputBytes -= head.length;
-      this.shell.write(head);
-      setImmediate(step);
-    };
-    step();
-  }
-
   private dispose(): void {
     if (this.closed) return;
     this.closed = true;
@@ -294,7 +303,7 @@ class Session {
     if (this.flushSoon) clearImmediate(this.flushSoon);
     for (const d of this.disposables) d.dispose();
     this.disposables = [];
-    this.input = [];
+    this.input.dispose();
     // Detach this client only: the tmux session (the student's shell) lives on.
     this.shell.kill();
   }

@@ -25,7 +25,7 @@ export const MSG = {
   PONG: 'pong',
   /** server → client: something went wrong (code is stable, message is for humans). */
   ERROR: 'error',
-  /** server → client: the shell (tmux client) ended. */
+  /** server → client: the shell (tmux client) ended; `reason` says why where the server can tell (EXIT_REASON). */
   EXIT: 'exit',
   /** server → client: attach state, e.g. "attached" once the shell is up. */
   STATUS: 'status',
@@ -48,13 +48,31 @@ export type ControlMessage =
   | { t: typeof MSG.PING; n?: number }
   | { t: typeof MSG.PONG; n?: number }
   | { t: typeof MSG.ERROR; code: string; message: string }
-  | { t: typeof MSG.EXIT; code: number | null }
+  | { t: typeof MSG.EXIT; code: number | null; reason?: ExitReason }
   | { t: typeof MSG.STATUS; state: 'attached' | 'starting'; track?: string }
   | { t: typeof MSG.TAKEOVER }
   | { t: typeof MSG.RELEASE }
   | { t: typeof MSG.MODE; mode: 'spectate' | 'control'; by?: string }
   | { t: typeof MSG.HOST_PROGRESS; percent: number; message: string }
   | { t: typeof MSG.HOST_ERROR; code: string; message: string };
+
+/**
+ * Why a shell ended, as far as the gateway can tell (portal/server/terminal/exit-reason.ts).
+ * The page words each one; an older server sends none (read as UNKNOWN).
+ */
+export const EXIT_REASON = {
+  /** The shell exited by itself: `exit` or Ctrl-D. */
+  EXIT: 'exit',
+  /** The shell's session closed: it exited or was killed (tmux cannot say which). */
+  ENDED: 'ended',
+  /** The terminal session itself (the tmux server) was killed: every shell in it is gone. */
+  SESSION_KILLED: 'session-killed',
+  /** Only this terminal's connection to the shell ended; the shell may still run. */
+  DETACHED: 'detached',
+  UNKNOWN: 'unknown',
+} as const;
+export type ExitReason = (typeof EXIT_REASON)[keyof typeof EXIT_REASON];
+const EXIT_REASONS: readonly string[] = Object.values(EXIT_REASON);
 
 /**
  * Longest host message carried in HOST_PROGRESS / HOST_ERROR: a failed `vagrant up`
@@ -85,6 +103,14 @@ export const MAX_CONTROL_BYTES = 1024;
  */
 export const INPUT_CHUNK = 16 * 1024;
 export const MAX_INPUT_FRAME = 64 * 1024;
+/**
+ * The biggest paste taken in one go. A 10 MB paste is a real thing to do (a data file
+ * into `cat > file`); ten times that is a mistake that would hold the terminal for
+ * many minutes behind it (Ctrl-C travels behind the paste). The client refuses a
+ * bigger paste before sending; the server counts a burst (input received while earlier
+ * input still waits for the shell) and closes the socket with TOO_LARGE past this.
+ */
+export const MAX_PASTE_BYTES = 64 * 1024 * 1024;
 
 /** Terminal size bounds: anything outside is clamped (tmux and xterm misbehave past these). */
 export const SIZE = { minCols: 2, maxCols: 500, minRows: 1, maxRows: 200, defaultCols: 80, defaultRows: 24 } as const;
@@ -138,8 +164,11 @@ export function decodeControl(text: unknown): Decoded<ControlMessage> {
     case MSG.ERROR:
       if (typeof v.code !== 'string' || typeof v.message !== 'string') return bad(PROTO_ERR.BAD_MESSAGE, 'error needs code and message');
       return { ok: true, msg: { t: MSG.ERROR, code: v.code, message: v.message } };
-    case MSG.EXIT:
-      return { ok: true, msg: { t: MSG.EXIT, code: typeof v.code === 'number' ? v.code : null } };
+    case MSG.EXIT: {
+      const code = typeof v.code === 'number' && Number.isFinite(v.code) ? v.code : null;
+      if (v.reason === undefined) return { ok: true, msg: { t: MSG.EXIT, code } };
+      return { ok: true, msg: { t: MSG.EXIT, code, reason: EXIT_REASONS.includes(v.reason) ? v.reason : EXIT_REASON.UNKNOWN } };
+    }
     case MSG.STATUS:
       if (v.state !== 'attached' && v.state !== 'starting') return bad(PROTO_ERR.BAD_MESSAGE, 'status.state must be attached|starting');
       return { ok: true, msg: { t: MSG.STATUS, state: v.state, track: typeof v.track === 'string' ? v.track : undefined } };
