@@ -19,6 +19,7 @@ import type { Store } from '../store';
 import { RosterStudent } from './roster';
 import { CLASS_RE, ClassRow, ClassStore, UserRow } from './store';
 import { removeUnixUser } from '../hosts/local-user';
+import { mapDiskFull } from '../store/full';
 
 export const BACKENDS = ['local', 'ssh', 'vagrant'] as const;
 export type ClassBackend = (typeof BACKENDS)[number];
@@ -160,8 +161,10 @@ export class ClassService {
       this.store.saveHost(user, host.kind, host.getState());
       done = true;
       onProgress({ user, state: 'running', percent: 100, message: 'ready' });
-    } catch (e) {
+    } catch (err) {
       done = true;
+      // A workspace copied into a full data dir (the local backend) says so, not ENOSPC.
+      const e = mapDiskFull(err, this.config.dataDir);
       onProgress({ user, state: 'failed', percent: 100, message: (e as Error).message });
       throw e;
     } finally {
@@ -193,18 +196,33 @@ export class ClassService {
     await host.stop();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     let archive: string;
+    let undo: () => Promise<unknown>;
     if (host.kind === 'local' || host.kind === 'local-user') {
       const dir = path.join(this.config.dataDir, 'archive', u.class);
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       archive = path.join(dir, `${user}-${stamp}`);
-      if (fs.existsSync(host.workspace)) fs.renameSync(host.workspace, archive);
-      else fs.mkdirSync(archive);
+      try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        if (fs.existsSync(host.workspace)) fs.renameSync(host.workspace, archive);
+        else fs.mkdirSync(archive);
+      } catch (e) {
+        throw mapDiskFull(e, this.config.dataDir);
+      }
+      const moved = archive;
+      undo = async () => fs.existsSync(host.workspace) || fs.renameSync(moved, host.workspace);
     } else {
       archive = `${host.workspace}.archive-${stamp}`;
       const r = await host.exec(['mv', '--', host.workspace, archive], { timeoutMs: 60_000 });
       if (r.code !== 0) throw new Error(`could not archive ${host.workspace} on the host: ${r.stderr.trim() || r.code}`);
+      const moved = archive;
+      undo = () => host.exec(['mv', '--', moved, host.workspace], { timeoutMs: 60_000 });
     }
-    this.cs.addEvent({ user, kind: 'reset', by, detail: { archive } });
+    try {
+      this.cs.addEvent({ user, kind: 'reset', by, detail: { archive } });
+    } catch (e) {
+      // Not recorded (a full data dir): put the workspace back, so nothing happened.
+      await undo().catch(() => undefined);
+      throw e;
+    }
     await this.startHost(user, onProgress);
     return archive;
   }

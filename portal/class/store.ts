@@ -46,11 +46,11 @@ export class ClassStore {
 
   addClass(c: { name: string; backend: string; inventory: ClassRow['inventory']; users: UserRow[] }): void {
     const now = Date.now();
-    this.db.transaction(() => {
+    this.store.write(() => this.db.transaction(() => {
       this.db.prepare('INSERT INTO classes (name, backend, inventory_json, created_at) VALUES (?, ?, ?, ?)').run(c.name, c.backend, c.inventory ? JSON.stringify(c.inventory) : null, now);
       const ins = this.db.prepare('INSERT INTO users (id, class, role, name, email, created_at) VALUES (?, ?, ?, ?, ?, ?)');
       for (const u of c.users) ins.run(u.id, c.name, u.role, u.name, u.email, now);
-    })();
+    })());
   }
 
   classes(): ClassRow[] {
@@ -64,14 +64,14 @@ export class ClassStore {
 
   /** Remove a class and everything keyed by its users (sessions, results, hosts, events). */
   removeClass(name: string): void {
-    this.db.transaction(() => {
+    this.store.write(() => this.db.transaction(() => {
       const ids = this.users(name).map((u) => u.id);
       for (const t of ['sessions', 'check_results', 'answers', 'hosts', 'class_events']) {
         const del = this.db.prepare(`DELETE FROM ${t} WHERE user = ?`);
         for (const id of ids) del.run(id);
       }
       this.db.prepare('DELETE FROM classes WHERE name = ?').run(name);
-    })();
+    })());
   }
 
   user(id: string): UserRow | null {
@@ -86,10 +86,10 @@ export class ClassStore {
   /** A fresh one-time join token for a user; any older unused ones stop working. */
   issueJoinToken(user: string): string {
     const token = crypto.randomBytes(24).toString('base64url');
-    this.db.transaction(() => {
+    this.store.write(() => this.db.transaction(() => {
       this.db.prepare('DELETE FROM join_tokens WHERE user = ? AND used_at IS NULL').run(user);
       this.db.prepare('INSERT INTO join_tokens (hash, user, created_at) VALUES (?, ?, ?)').run(hashHex(token), user, Date.now());
-    })();
+    })());
     return token;
   }
 
@@ -100,15 +100,15 @@ export class ClassStore {
   redeemJoinToken(token: unknown): string | null {
     if (typeof token !== 'string' || token.length > 200) return null;
     const h = hashHex(token);
-    const r = this.db.prepare('UPDATE join_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL RETURNING user').get(Date.now(), h) as { user: string } | undefined;
+    const r = this.store.write(() => this.db.prepare('UPDATE join_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL RETURNING user').get(Date.now(), h)) as { user: string } | undefined;
     return r ? r.user : null;
   }
 
   addEvent(e: { user: string; kind: ClassEvent['kind']; lab?: string | null; by?: string | null; detail?: unknown }): ClassEvent {
     const now = Date.now();
-    const r = this.db
+    const r = this.store.write(() => this.db
       .prepare('INSERT INTO class_events (user, kind, lab, by_user, detail_json, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(e.user, e.kind, e.lab ?? null, e.by ?? null, e.detail === undefined ? null : JSON.stringify(e.detail), now);
+      .run(e.user, e.kind, e.lab ?? null, e.by ?? null, e.detail === undefined ? null : JSON.stringify(e.detail), now));
     return { id: Number(r.lastInsertRowid), user: e.user, kind: e.kind, lab: e.lab ?? null, by: e.by ?? null, detail: e.detail ?? null, createdAt: now };
   }
 

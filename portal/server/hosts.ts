@@ -11,6 +11,7 @@ import { EventEmitter } from 'events';
 import { createHost } from '../hosts';
 import type { LabHost } from '../hosts/types';
 import type { Store } from '../store';
+import { mapDiskFull } from '../store/full';
 import type { Config } from '../../src/config';
 
 export type HostStatusState = 'starting' | 'running' | 'dead';
@@ -49,10 +50,16 @@ export class Hosts {
       const saved = this.store.loadHost(user);
       if (saved && saved.kind === host.kind) host.loadState(saved.state);
       this.setStatus(user, { state: 'starting', percent: 0, message: 'starting' });
-      const ready = host.start().then(() => {
-        this.store.saveHost(user, host.kind, host.getState());
-        return host;
-      });
+      const ready = host.start().then(
+        () => {
+          this.store.saveHost(user, host.kind, host.getState());
+          return host;
+        },
+        // A workspace copied into a full data dir (local backends): say so, not ENOSPC.
+        (e) => {
+          throw mapDiskFull(e, this.config.dataDir);
+        },
+      );
       entry = { host, ready };
       this.hosts.set(user, entry);
       this.follow(user, entry);

@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'fs';
 import * as path from 'path';
+import { mapDiskFull } from './full';
 
 const MIGRATIONS: string[] = [
   // 1: sessions, check results, answers, host state
@@ -95,15 +96,32 @@ export interface StoredCheck {
 
 export class Store {
   readonly db: Database.Database;
+  /** The data directory (where the database lives): named in DATA_DIR_FULL errors. */
+  readonly dir: string;
 
   constructor(file: string) {
+    this.dir = path.dirname(file);
     // The data dir holds every student's workspace and session hashes: owner only.
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    this.write(() => {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+    });
+  }
+
+  /**
+   * Run a write; a full disk becomes DataDirFullError (DATA_DIR_FULL, portal/store/full.ts).
+   * Every write to the database goes through here, class mode's included.
+   */
+  write<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw mapDiskFull(e, this.dir);
+    }
   }
 
   close(): void {
@@ -114,7 +132,7 @@ export class Store {
 
   addSession(idHash: string, user: string, ttlMs: number): void {
     const now = Date.now();
-    this.db.prepare('INSERT INTO sessions (id_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)').run(idHash, user, now, now + ttlMs);
+    this.write(() => this.db.prepare('INSERT INTO sessions (id_hash, user, created_at, expires_at) VALUES (?, ?, ?, ?)').run(idHash, user, now, now + ttlMs));
   }
 
   /** The user of a live session, or null. Expired sessions are removed on the way. */
@@ -122,22 +140,27 @@ export class Store {
     const row = this.db.prepare('SELECT user, expires_at FROM sessions WHERE id_hash = ?').get(idHash) as { user: string; expires_at: number } | undefined;
     if (!row) return null;
     if (row.expires_at < Date.now()) {
-      this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+      // Cleaning up is not worth failing a request over (a full disk): the row is expired either way.
+      try {
+        this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+      } catch {
+        // tried again on the next request
+      }
       return null;
     }
     return row.user;
   }
 
   deleteSession(idHash: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+    this.write(() => this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash));
   }
 
   // --- check results ---------------------------------------------------------
 
   addCheck(c: { user: string; lab: string; passed: boolean; exitCode: number | null; result: unknown; error: { code: string; message: string } | null }): number {
-    const r = this.db
+    const r = this.write(() => this.db
       .prepare('INSERT INTO check_results (user, lab, passed, exit_code, result_json, error_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(c.user, c.lab, c.passed ? 1 : 0, c.exitCode, c.result === undefined ? null : JSON.stringify(c.result), c.error ? JSON.stringify(c.error) : null, Date.now());
+      .run(c.user, c.lab, c.passed ? 1 : 0, c.exitCode, c.result === undefined ? null : JSON.stringify(c.result), c.error ? JSON.stringify(c.error) : null, Date.now()));
     return Number(r.lastInsertRowid);
   }
 
@@ -149,17 +172,17 @@ export class Store {
   // --- answers ---------------------------------------------------------------
 
   addAnswer(a: { user: string; lab: string; step: string; value: string; exitCode: number | null; output: string }): void {
-    this.db
+    this.write(() => this.db
       .prepare('INSERT INTO answers (user, lab, step, value, exit_code, output, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(a.user, a.lab, a.step, a.value, a.exitCode, a.output, Date.now());
+      .run(a.user, a.lab, a.step, a.value, a.exitCode, a.output, Date.now()));
   }
 
   // --- host state ------------------------------------------------------------
 
   saveHost(user: string, kind: string, state: Record<string, unknown>): void {
-    this.db
+    this.write(() => this.db
       .prepare('INSERT INTO hosts (user, kind, state_json, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(user) DO UPDATE SET kind = excluded.kind, state_json = excluded.state_json, updated_at = excluded.updated_at')
-      .run(user, kind, JSON.stringify(state), Date.now());
+      .run(user, kind, JSON.stringify(state), Date.now()));
   }
 
   loadHost(user: string): { kind: string; state: Record<string, unknown> } | null {
