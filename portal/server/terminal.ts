@@ -202,7 +202,7 @@ class Session {
     this.disposables.push(
       shell.onExit((e) => {
         this.flush();
-        const reason = exitReason(Buffer.concat(this.tail).subarray(-EXIT_TAIL_BYTES).toString('utf8'));
+        const reason = exitReason(Buffer.concat(this.tail).subarray(-EXIT_TAIL_BYTES).toString('utf8'), e.exitCode);
         sendControl(ws, { t: MSG.EXIT, code: e.exitCode, reason });
         ws.close(1000, 'shell exited');
         this.dispose();

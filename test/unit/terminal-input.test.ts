@@ -69,15 +69,18 @@ test('one burst over MAX_PASTE_BYTES is refused; clear() forgets it and reads th
 test('exitReason reads the goodbye of a tmux client (tails measured with tmux 3.3a)', () => {
   const reset = '\x1b[1;24r\x1b(B\x1b[m\x1b[?1l\x1b>\x1b[H\x1b[2J\x1b[?12l\x1b[?25h\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1005l\x1b[?7727l\x1b[?1004l';
   const prompt = '\x1b[36m\x1b[1mtracelab\x1b(B\x1b[m \x1b[34m\x1b[1mself\x1b(B\x1b[m# \x1b[?2004h';
-  assert.equal(exitReason(`${prompt}exit 3\r\n\x1b[?2004lexit\r\n${reset}[exited]\r\n`), EXIT_REASON.EXIT);
-  assert.equal(exitReason(`${prompt}${reset}[exited]\r\n`), EXIT_REASON.ENDED);
-  assert.equal(exitReason(`${prompt}[server exited unexpectedly]\n`), EXIT_REASON.SESSION_KILLED);
-  assert.equal(exitReason(`${prompt}[lost server]\r\n`), EXIT_REASON.SESSION_KILLED);
-  assert.equal(exitReason(`${reset}[detached (from session tl-self)]\r\n`), EXIT_REASON.DETACHED);
-  assert.equal(exitReason(`${reset}[terminated]\r\n`), EXIT_REASON.DETACHED);
+  assert.equal(exitReason(`${prompt}exit 3\r\n\x1b[?2004lexit\r\n${reset}[exited]\r\n`, 0), EXIT_REASON.EXIT);
+  assert.equal(exitReason(`${prompt}${reset}[exited]\r\n`, 0), EXIT_REASON.ENDED);
+  assert.equal(exitReason(`${prompt}[server exited unexpectedly]\n`, 1), EXIT_REASON.SESSION_KILLED);
+  assert.equal(exitReason(`${prompt}[lost server]\r\n`, 1), EXIT_REASON.SESSION_KILLED);
+  assert.equal(exitReason(`${reset}[detached (from session tl-self)]\r\n`, 0), EXIT_REASON.DETACHED);
+  assert.equal(exitReason(`${reset}[terminated]\r\n`, 1), EXIT_REASON.DETACHED);
   // What a student prints is not a goodbye unless it is the very last thing.
-  assert.equal(exitReason('echo [exited]\r\n[exited]\r\nmore output\r\n'), EXIT_REASON.UNKNOWN);
-  assert.equal(exitReason(''), EXIT_REASON.UNKNOWN);
+  assert.equal(exitReason('echo [exited]\r\n[exited]\r\nmore output\r\n', 1), EXIT_REASON.UNKNOWN);
+  // No goodbye (a control-mode stream): a clean end is ENDED, anything else is not guessed at.
+  assert.equal(exitReason('', 0), EXIT_REASON.ENDED);
+  assert.equal(exitReason('', 1), EXIT_REASON.UNKNOWN);
+  assert.equal(exitReason('', null), EXIT_REASON.UNKNOWN);
 });
 
 test('EXIT carries a known reason or none; an unknown one decodes as unknown', () => {

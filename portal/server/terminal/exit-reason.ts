@@ -10,8 +10,10 @@
  *   the client killed       "[terminated]"; "[detached ...]" when detached
  * The shell's own exit status never reaches the client. Bash's "exit" line can lose
  * the race with the pane closing, so "[exited]" without it is ENDED (exited or killed),
- * never a guess at "killed". A stream that says nothing (another attach method) gets
- * UNKNOWN; the page then shows the exit code as it is.
+ * never a guess at "killed". A stream that says nothing (tmux-control.ts: a closed
+ * pane is exit code 0, a lost control client 1) ended cleanly → ENDED; anything else is
+ * UNKNOWN and the page shows the code as it is (a lost control client need not mean a
+ * killed server, so it is not called one).
  */
 import { EXIT_REASON, ExitReason } from '../../shared/protocol';
 
@@ -21,10 +23,10 @@ export const EXIT_TAIL_BYTES = 512;
 // CSI/OSC/charset escapes: the goodbye comes wrapped in tmux's terminal reset.
 const ESCAPES = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-~]|[=>78cDEHM])/g;
 
-export function exitReason(tail: string): ExitReason {
+export function exitReason(tail: string, code: number | null): ExitReason {
   const text = tail.replace(ESCAPES, '');
   if (/\[(?:server exited[^\]\n]*|lost server)\]\s*$/.test(text)) return EXIT_REASON.SESSION_KILLED;
   if (/\[(?:detached[^\]\n]*|terminated)\]\s*$/.test(text)) return EXIT_REASON.DETACHED;
   if (/\[exited\]\s*$/.test(text)) return /(?:^|\n)exit\r?\n[^\n]*\[exited\]\s*$/.test(text) ? EXIT_REASON.EXIT : EXIT_REASON.ENDED;
-  return EXIT_REASON.UNKNOWN;
+  return code === 0 ? EXIT_REASON.ENDED : EXIT_REASON.UNKNOWN;
 }
