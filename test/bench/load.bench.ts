@@ -1,24 +1,46 @@
 /**
  * Load: 100 concurrent terminals streaming output, plus 20 simultaneous checks, on one
  * machine, against the portal in its own process. Reports the longest stall any
- * terminal saw (largest gap between two output frames while its shell was printing),
- * checks completed vs failed, and the portal's peak RSS. Bounded (about a minute) and
- * cleans up (clients, portal, the data dir's tmux server).
+ * terminal saw (largest gap between two output frames while its shell was printing)
+ * before, during and after the checks; the portal's own event-loop delay over the same
+ * windows (perf_hooks inside the portal: was a stall the portal's JavaScript, or tmux and
+ * the CPU?); checks completed vs failed; and the portal's peak RSS. Bounded (about a
+ * minute) and cleans up (clients, portal, the data dir's tmux server).
  *
  * The checks are `tracelab check` of the fixture lab, which has no checker: each is a
- * real CLI process started through LabHost.exec and a stored result, not a tracing run
- * (20 concurrent bpftrace checks on 2 cores measure bpftrace, not the portal).
+ * real CLI process started through LabHost.exec (via the portal's check queue) and a
+ * stored result, not a tracing run (20 concurrent bpftrace checks on 2 cores measure
+ * bpftrace, not the portal).
+ *
+ * Each shell prints 300 lines every 50 ms with bash builtins only (printf, and `read -t`
+ * on a pipe nobody writes as the 50 ms sleep). The first version of this bench ran
+ * `seq 1 300; sleep 0.05` in a loop: the same output, but 100 shells x 2 execs x 20/s =
+ * 4000 processes a second, which on 2 cores took 66% of all CPU samples (perf, by comm:
+ * seq 23%, bash 22%, sleep 21%; tmux 7%) and starved tmux on its own, checks or not. That
+ * measures fork throughput, not terminals; TL_LOAD_CMD='while :; do seq 1 300; sleep
+ * 0.05; done' still runs it.
+ *
+ * TL_LOAD_TERMINALS / TL_LOAD_CHECKS change the counts, TRACELAB_CHECK_CONCURRENCY the
+ * portal's check queue (default: the cores); TL_LOAD_TIMELINE=1 prints one line per
+ * second (worst gap, event-loop delays, checks answered) to line stalls up with what
+ * happened.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { startPortal } from './lib/portal';
+import { monitorEventLoopDelay } from 'perf_hooks';
+import { startPortal, EventLoopSample } from './lib/portal';
 import { connectOurs, TermConn } from './lib/clients';
 import { table, sleep, summarize, fmt } from './lib/stats';
+import { below } from './lib/summary';
 import { REPO_ROOT_FOR_BENCH } from './lib/where';
 
 const TERMINALS = Number(process.env.TL_LOAD_TERMINALS || 100);
 const CHECKS = Number(process.env.TL_LOAD_CHECKS || 20);
-const STREAM_MS = 15_000;
+const STREAM_CMD = process.env.TL_LOAD_CMD || 'exec 3< <(sleep 100000); while :; do printf "%s\\n" {1..300}; read -t 0.05 -u 3; done';
+/** Streaming before the checks start (the baseline window). */
+const BEFORE_MS = 3000;
+/** Streaming after the last check answered. */
+const AFTER_MS = 3000;
 
 function rssKb(pid: number): number {
   try {
@@ -28,20 +50,28 @@ function rssKb(pid: number): number {
   }
 }
 
+interface Gap {
+  k: number;
+  end: number;
+  ms: number;
+}
+
 export async function run(): Promise<void> {
   const labs = path.join(REPO_ROOT_FOR_BENCH, 'test', 'fixtures', 'labs');
   const portal = await startPortal(labs);
   const conns: TermConn[] = [];
   let peak = rssKb(portal.pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssKb(portal.pid))), 100);
+  let eldTimer: NodeJS.Timeout | undefined;
   try {
     const users = Array.from({ length: TERMINALS }, (_, i) => `load${String(i).padStart(3, '0')}`);
     const cookies = new Map<string, string>();
     const t0 = Date.now();
-    // Attach in waves of 10 (as a class arriving), each a real login and a tmux session.
-    const gaps: number[][] = users.map(() => []);
+    const gaps: Gap[] = [];
     const lastAt: number[] = users.map(() => 0);
+    const printed: boolean[] = users.map(() => false);
     let measuring = false;
+    // Attach in waves of 10 (as a class arriving), each a real login and a tmux session.
     for (let i = 0; i < users.length; i += 10) {
       await Promise.all(users.slice(i, i + 10).map(async (u, j) => {
         const k = i + j;
@@ -50,59 +80,115 @@ export async function run(): Promise<void> {
         const c = await connectOurs(portal.url, cookie, 100, 30);
         c.onOutput = () => {
           const now = Date.now();
-          if (measuring && lastAt[k]) gaps[k].push(now - lastAt[k]);
+          if (measuring && lastAt[k]) {
+            gaps.push({ k, end: now, ms: now - lastAt[k] });
+            printed[k] = true;
+          }
           lastAt[k] = now;
         };
         conns[k] = c;
       }));
     }
     const attachMs = Date.now() - t0;
-    // Every shell prints steadily: ~300 lines every 50 ms, forever.
-    for (const c of conns) c.send('while :; do seq 1 300; sleep 0.05; done\r');
+    // Every shell prints steadily: ~300 lines every 50 ms, forever. Measure once every
+    // one is streaming (100 shells starting loops at once is not the steady state).
+    const bytes: number[] = users.map(() => 0);
+    conns.forEach((c, k) => {
+      const inner = c.onOutput!;
+      c.onOutput = (s) => {
+        bytes[k] += s.length;
+        inner(s);
+      };
+    });
+    for (const c of conns) c.send(`${STREAM_CMD}\r`);
+    const ts = Date.now();
+    while (bytes.some((b) => b < 1000) && Date.now() - ts < 30_000) await sleep(100);
+    const startMs = Date.now() - ts;
     await sleep(2000);
+    // A gap counts from here: a terminal silent since before the window stalled from its start.
+    const tm = Date.now();
+    lastAt.fill(tm);
     measuring = true;
     const rssStreaming = rssKb(portal.pid);
+    // The portal's event-loop delay, second by second, from inside the portal.
+    const eld: { at: number; max: number; p99: number; bench: number; checks: EventLoopSample['checks'] }[] = [];
+    // ... and this process's own (the 100 clients): a stall it adds is not the portal's.
+    const own = monitorEventLoopDelay({ resolution: 10 });
+    own.enable();
+    await portal.eventLoopDelay();
+    eldTimer = setInterval(() => {
+      const bench = own.max / 1e6;
+      own.reset();
+      void portal.eventLoopDelay().then((e) => eld.push({ at: Date.now(), ...e, bench }));
+    }, 1000);
+    await sleep(BEFORE_MS);
+
     // Mid-stream: 20 students press Check at once.
-    await sleep(3000);
     const base = portal.url.replace(/\/$/, '');
     const tc = Date.now();
+    const done: number[] = [];
     const results = await Promise.all(users.slice(0, CHECKS).map(async (u) => {
       try {
         const res = await fetch(`${base}/api/labs/00-hello/check`, {
           method: 'POST',
           headers: { cookie: cookies.get(u)!, Origin: base, 'Content-Type': 'application/json' },
           body: '{}',
-          signal: AbortSignal.timeout(60_000),
+          signal: AbortSignal.timeout(120_000),
         });
         const body = await res.json();
+        done.push(Date.now());
         // Completed: the portal answered with what the check said, and stored it.
         const stored = await (await fetch(`${base}/api/labs/00-hello/check`, { headers: { cookie: cookies.get(u)! } })).json();
         // (checkedAt of the answer and of the stored row are taken a moment apart: compare what was said.)
         const same = !!stored && stored.exitCode === body.exitCode && JSON.stringify(stored.error ?? stored.result) === JSON.stringify(body.error ?? body.result);
         return { ok: res.status === 200 && same, ms: Date.now() - tc };
       } catch {
+        done.push(Date.now());
         return { ok: false, ms: Date.now() - tc };
       }
     }));
-    await sleep(Math.max(0, STREAM_MS - (Date.now() - tc) - 5000));
+    const tdone = Date.now();
+    await sleep(AFTER_MS);
+    const tend = Date.now();
     measuring = false;
+    clearInterval(eldTimer);
+    eldTimer = undefined;
     for (const c of conns) c.send('\x03');
-    const maxGap = gaps.map((g) => (g.length ? Math.max(...g) : Infinity));
-    const silent = maxGap.filter((g) => g === Infinity).length;
-    const worst = summarize(maxGap.filter((g) => g !== Infinity));
+
+    const worst = (from: number, to: number) => gaps.filter((g) => g.end >= from && g.end < to).reduce((m, g) => Math.max(m, g.ms), 0);
+    const eldMax = (from: number, to: number, which: 'max' | 'bench' = 'max') => eld.filter((e) => e.at > from && e.at <= to + 1000).reduce((m, e) => Math.max(m, e[which]), 0);
+    const perTerminal = users.map((_, k) => gaps.filter((g) => g.k === k).reduce((m, g) => Math.max(m, g.ms), 0)).filter((_, k) => printed[k]);
+    const pt = summarize(perTerminal);
+    const longest = worst(tm, tend);
+    const q = eld.length ? eld[eld.length - 1].checks : null;
     const checkMs = summarize(results.map((r) => r.ms));
     table([
       ['what', 'value'],
       ['terminals attached', `${conns.length} in ${(attachMs / 1000).toFixed(1)} s`],
-      ['terminals that printed nothing while measured', silent],
-      ['longest stall any terminal saw', `${fmt(worst.max)} ms`],
-      ['per-terminal longest stall p50 / p95', `${fmt(worst.p50)} / ${fmt(worst.p95)} ms`],
+      ['all streaming after', `${(startMs / 1000).toFixed(1)} s${bytes.some((b) => b < 1000) ? ' (some never started)' : ''}`],
+      ['terminals that printed nothing while measured', users.length - perTerminal.length],
+      ['longest stall any terminal saw', `${fmt(longest)} ms`],
+      ['  before the checks / during / after', `${fmt(worst(tm, tc))} / ${fmt(worst(tc, tdone))} / ${fmt(worst(tdone, tend))} ms`],
+      ['per-terminal longest stall p50 / p95', `${fmt(pt.p50)} / ${fmt(pt.p95)} ms`],
+      ['portal event-loop delay max: before / during / after', `${fmt(eldMax(tm, tc))} / ${fmt(eldMax(tc, tdone))} / ${fmt(eldMax(tdone, tend))} ms`],
+      ['bench clients\' event-loop delay max: same windows', `${fmt(eldMax(tm, tc, 'bench'))} / ${fmt(eldMax(tc, tdone, 'bench'))} / ${fmt(eldMax(tdone, tend, 'bench'))} ms`],
       ['checks completed / failed', `${results.filter((r) => r.ok).length} / ${results.filter((r) => !r.ok).length}`],
-      ['check latency p50 / max (20 at once)', `${fmt(checkMs.p50)} / ${fmt(checkMs.max)} ms`],
+      [`check latency p50 / max (${CHECKS} pressed at once)`, `${fmt(checkMs.p50)} / ${fmt(checkMs.max)} ms`],
+      ['checks running at once: limit / peak', `${q ? `${q.limit} / ${q.peakRunning}` : '—'}`],
       ['portal RSS while streaming', `${(rssStreaming / 1024).toFixed(0)} MB`],
       ['portal peak RSS', `${(peak / 1024).toFixed(0)} MB`],
     ]);
+    if (process.env.TL_LOAD_TIMELINE) {
+      console.log('\nsecond  worst gap ending in it (ms)  portal / bench event-loop delay max (ms)  checks answered');
+      for (let t = tm; t < tend; t += 1000) {
+        const e = eld.find((x) => x.at > t && x.at <= t + 1000);
+        const mark = t <= tc && tc < t + 1000 ? '  <- checks pressed' : '';
+        console.log(`${String(((t - tm) / 1000).toFixed(0)).padStart(6)}  ${fmt(worst(t, t + 1000)).padStart(31)}  ${(e ? `${fmt(e.max)} / ${fmt(e.bench)}` : '—').padStart(40)}  ${String(done.filter((d) => d < t + 1000).length).padStart(15)}${mark}`);
+      }
+    }
+    below(`longest terminal stall (${TERMINALS} streaming + ${CHECKS} checks)`, longest, 1000, 'ms');
   } finally {
+    if (eldTimer) clearInterval(eldTimer);
     clearInterval(sampler);
     await Promise.all(conns.filter(Boolean).map((c) => c.close().catch(() => undefined)));
     await portal.stop();

@@ -264,3 +264,14 @@ test('check concurrency is configurable (env, flag) and must be a positive integ
   }
   assert.equal(new CheckQueue({}).limit, (await import('os')).cpus().length || 1);
 });
+
+test('TRACELAB_CHECK_NICE sets the checks\' nice (0..19); anything else keeps 10', async () => {
+  const { checkNice } = await import('../../portal/server/check');
+  assert.equal(checkNice({}), 10);
+  assert.equal(checkNice({ TRACELAB_CHECK_NICE: '0' }), 0);
+  assert.equal(checkNice({ TRACELAB_CHECK_NICE: '19' }), 19);
+  for (const bad of ['20', '-5', 'x', '', '1;rm -rf /']) assert.equal(checkNice({ TRACELAB_CHECK_NICE: bad }), 10, bad);
+  const h = host('q-nice0');
+  const r = await h.exec(lowPriority(['sh', '-c', 'echo "nice $(nice)"'], 3), { timeoutMs: 10000, cwd: data });
+  assert.match(r.stdout, /^nice 3$/m);
+});

@@ -20,7 +20,16 @@ export interface Portal {
   loginUrl(user: string): Promise<string>;
   /** The pid of the data dir's tmux server (it daemonizes: not a child of the portal), or null. */
   tmuxPid(): number | null;
+  /** The portal's event-loop delay (ms) since the last call (perf_hooks, inside the portal), and its check queue. */
+  eventLoopDelay(): Promise<EventLoopSample>;
   stop(): Promise<void>;
+}
+
+export interface EventLoopSample {
+  max: number;
+  p99: number;
+  mean: number;
+  checks: { running: number; queued: number; limit: number; peakRunning: number };
 }
 
 export async function startPortal(labsDir: string): Promise<Portal> {
@@ -38,6 +47,7 @@ export async function startPortal(labsDir: string): Promise<Portal> {
   child.stderr!.on('data', (b) => (err = (err + b).slice(-4000)));
   const rl = readline.createInterface({ input: child.stdout! });
   const waiting = new Map<string, (t: string) => void>();
+  const eldWaiting: ((v: EventLoopSample) => void)[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`bench portal did not start in 20 s: ${err}`)), 20000);
     child.once('exit', (c) => reject(new Error(`bench portal exited ${c}: ${err}`)));
@@ -45,6 +55,10 @@ export async function startPortal(labsDir: string): Promise<Portal> {
       if (line.startsWith('{')) {
         clearTimeout(t);
         resolve(JSON.parse(line).url);
+        return;
+      }
+      if (line.startsWith('eld ')) {
+        eldWaiting.shift()?.(JSON.parse(line.slice(4)));
         return;
       }
       const m = /^token (\S+) (\S+)$/.exec(line);
@@ -70,6 +84,11 @@ export async function startPortal(labsDir: string): Promise<Portal> {
       if (res.status !== 302) throw new Error(`bench: login as ${user}: HTTP ${res.status}`);
       return (res.headers.get('set-cookie') || '').split(';')[0];
     },
+    eventLoopDelay: () =>
+      new Promise((resolve) => {
+        eldWaiting.push(resolve);
+        child.stdin!.write('eld\n');
+      }),
     tmuxPid() {
       if (!fs.existsSync(sock)) return null;
       const r = spawnSync('tmux', ['-S', sock, 'display-message', '-p', '#{pid}'], { encoding: 'utf8' });
