@@ -17,6 +17,7 @@ import type { Config } from '../../src/config';
 import type { Store, StoredCheck } from '../store';
 import { Auth, originAllowed, sessionCookie } from '../server/auth';
 import type { Hosts } from '../server/hosts';
+import type { LabHost } from '../hosts/types';
 import { clampSize, MAX_INPUT_FRAME } from '../shared/protocol';
 import { ClassService } from './service';
 import { ClassStore, UserRow } from './store';
@@ -26,6 +27,7 @@ import { SpectateSession } from './spectate';
 
 const POLL_MS = 5000;
 const ATTACH_PARALLEL = 4;
+const POLL_PARALLEL = 8;
 const DASHBOARD = path.join(INSTALL_ROOT, 'portal', 'public', 'dashboard.html');
 
 export interface HostStatus {
@@ -67,6 +69,7 @@ export class ClassMode {
   private readonly poller: NodeJS.Timeout;
   private readonly offHostStatus: () => void;
   private closed = false;
+  private polling = false;
 
   constructor(
     private readonly config: Config,
@@ -105,9 +108,22 @@ export class ClassMode {
   /** GET /?token=: a class join link. Not ours → next() (the local learner's token). */
   login = (req: Request, res: Response, next: NextFunction): void => {
     if (typeof req.query.token !== 'string') return next();
-    const user = this.cs.redeemJoinToken(req.query.token);
-    if (!user) return next();
-    res.setHeader('Set-Cookie', sessionCookie(this.auth.newSession(user)));
+    const token = req.query.token;
+    // One transaction: a session that cannot be stored (a full disk) leaves the link unused.
+    let login: { user: string; cookie: string } | null;
+    try {
+      login = this.store.write(() =>
+        this.store.db.transaction(() => {
+          const user = this.cs.redeemJoinToken(token);
+          return user ? { user, cookie: this.auth.newSession(user) } : null;
+        })(),
+      );
+    } catch (e) {
+      return next(e);
+    }
+    if (!login) return next();
+    const user = login.user;
+    res.setHeader('Set-Cookie', sessionCookie(login.cookie));
     const u = this.cs.user(user);
     res.redirect(302, u && u.role === 'instructor' ? '/class' : '/');
   };
@@ -136,7 +152,13 @@ export class ClassMode {
     if (route === '/api/labs/:lab' && req.method === 'GET') {
       res.on('finish', () => {
         if (res.statusCode !== 200 || this.cs.openedLabs(caller.id).has(lab)) return;
-        this.cs.addEvent({ user: caller.id, kind: 'opened', lab });
+        try {
+          this.cs.addEvent({ user: caller.id, kind: 'opened', lab });
+        } catch (e) {
+          // After the response, nobody to tell but the log (a full disk): the page was served.
+          this.log(`class: could not record that ${caller.id} opened ${lab}: ${(e as Error).message}`);
+          return;
+        }
         this.publishCell(caller, lab);
       });
     }
@@ -308,22 +330,42 @@ export class ClassMode {
     }
   }
 
+  /**
+   * Ask every class host whether it is up. A frozen remote host takes its
+   * backend's connect timeout to answer (10 s for ssh), so hosts are polled
+   * side by side and a round never starts while the last one is still out:
+   * one dead host must not delay the news about the others.
+   */
   private async poll(): Promise<void> {
-    for (const c of this.cs.classes()) {
-      for (const s of this.cs.users(c.name, 'student')) {
-        const host = this.hosts.peek(s.id);
-        if (!host) continue;
-        const cur = this.status.get(s.id);
-        if (cur && cur.state === 'starting') continue;
-        let code: number | null;
-        try {
-          code = await host.poll();
-        } catch (e) {
-          code = -1;
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const todo: { cls: string; user: string; host: LabHost }[] = [];
+      for (const c of this.cs.classes()) {
+        for (const s of this.cs.users(c.name, 'student')) {
+          const host = this.hosts.peek(s.id);
+          const cur = this.status.get(s.id);
+          if (host && !(cur && cur.state === 'starting')) todo.push({ cls: c.name, user: s.id, host });
         }
-        if (code === null) this.setStatus(c.name, s.id, { state: 'running', percent: 100, message: 'running' });
-        else this.setStatus(c.name, s.id, { state: 'dead', percent: 100, message: `host gone (poll: ${code})` });
       }
+      let next = 0;
+      const worker = async () => {
+        while (next < todo.length && !this.closed) {
+          const t = todo[next++];
+          let code: number | null;
+          try {
+            code = await t.host.poll();
+          } catch {
+            code = -1;
+          }
+          if (this.closed || this.hosts.peek(t.user) !== t.host) continue; // reset meanwhile: its own status rules
+          if (code === null) this.setStatus(t.cls, t.user, { state: 'running', percent: 100, message: 'running' });
+          else this.setStatus(t.cls, t.user, { state: 'dead', percent: 100, message: code === 255 ? 'host unreachable: it does not answer (the portal keeps asking every few seconds)' : `host gone (poll: ${code})` });
+        }
+      };
+      await Promise.all(Array.from({ length: POLL_PARALLEL }, worker));
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -380,7 +422,12 @@ export class ClassMode {
       onControl: (active) => {
         if (active) this.takeovers.set(student, caller.id);
         else this.takeovers.delete(student);
-        this.cs.addEvent({ user: student, kind: active ? 'takeover' : 'release', by: caller.id });
+        try {
+          this.cs.addEvent({ user: student, kind: active ? 'takeover' : 'release', by: caller.id });
+        } catch (e) {
+          // The take-over itself works without its history line (a full disk): keep going.
+          this.log(`class: could not record the ${active ? 'take-over' : 'release'} of ${student}: ${(e as Error).message}`);
+        }
         this.bus.publish({ type: 'takeover', class: cls, user: student, active, by: caller.id });
       },
     });

@@ -18,7 +18,11 @@
  *    ssh, never by the portal, and never appears in state or messages.
  *  - ConnectTimeout and ServerAliveInterval bound every connection, and each
  *    call has its own timer on top: a dead host is reported (HOST_UNREACHABLE),
- *    never waited on forever.
+ *    never waited on forever. A host that freezes mid-call (the TCP connection
+ *    stays open, nothing answers) is noticed by ssh's keepalives (about
+ *    3 x ServerAliveInterval), and during exec() also by a watchdog that logs in
+ *    again every few seconds: keepalives are answered by the session's sshd even
+ *    when the machine can no longer start a process, a fresh login is not.
  *
  * On the host: bash and tmux. The terminal is `tmux new -A` on a private tmux
  * socket (-L tracelab), so a closed tab, a dropped connection or a portal
@@ -59,6 +63,8 @@ export interface SshHostOptions {
   sshBinary?: string;
   /** Milliseconds for start()'s one round trip, which may copy a workspace. Default 120000. */
   startTimeoutMs?: number;
+  /** Seconds between exec()'s liveness logins while a command runs; 0 turns the watchdog off. Default 10. */
+  watchdogSec?: number;
 }
 
 const USER_RE = /^[a-z0-9][a-z0-9_-]{0,40}$/;
@@ -93,6 +99,8 @@ const EXEC_WRAPPER = [
   // the watchdog first (its group: subshell and cat), then whatever the command left behind
   'kill -KILL -- -"$wd" 2>/dev/null',
   'kill -KILL -- -"$pid" 2>/dev/null',
+  // ssh exits 255 when the connection dies: say when 255 is the command's own
+  `[ "$rc" -ne 255 ] || printf '\\nTL_EXIT_255\\n' >&4`,
   'exit $rc',
 ].join('\n');
 
@@ -147,6 +155,7 @@ export class SshHost implements LabHost {
       serverAliveSec: 5,
       sshBinary: 'ssh',
       startTimeoutMs: 120_000,
+      watchdogSec: 10,
       ...opts,
     };
     this.workspace = this.o.workspace;
@@ -162,6 +171,11 @@ export class SshHost implements LabHost {
 
   get host(): string {
     return this.o.host;
+  }
+
+  /** How long a terminal connection must last to count as established (longer than a failed connect). */
+  get settleMs(): number {
+    return (this.o.connectTimeoutSec + 5) * 1000;
   }
 
   /** ssh's options, command line first so they win over the inventory's. */
@@ -196,10 +210,19 @@ export class SshHost implements LabHost {
     return (this.o.connectTimeoutSec + 3 * this.o.serverAliveSec + 5) * 1000;
   }
 
-  /** Run a remote shell snippet (trusted: built by this file) and collect its output. */
-  private runRemote(script: string, timeoutMs: number, stdinOpen = false): Promise<ExecResult> {
+  /** How long ssh keepalives take to give up on a silent host, for messages. */
+  private get keepaliveSec(): number {
+    return 3 * this.o.serverAliveSec;
+  }
+
+  /**
+   * Run a remote shell snippet (trusted: built by this file) and collect its output.
+   * `onSpawn` gets a kill function (the exec watchdog uses it).
+   */
+  private runRemote(script: string, timeoutMs: number, stdinOpen = false, onSpawn?: (kill: () => void) => void): Promise<ExecResult> {
     return new Promise((resolve) => {
       const child = spawn(this.o.sshBinary, [...this.sshArgs(), script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      if (onSpawn) onSpawn(() => child.kill('SIGKILL'));
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let n = 0;
@@ -207,8 +230,11 @@ export class SshHost implements LabHost {
       child.stdout.on('data', (b: Buffer) => {
         if ((n += b.length) <= cap) out.push(b);
       });
+      // The end of stderr is kept even past the cap: exec's TL_EXIT_255 marker is there.
+      let errTail = Buffer.alloc(0);
       child.stderr.on('data', (b: Buffer) => {
         if ((n += b.length) <= cap) err.push(b);
+        else errTail = Buffer.concat([errTail, b]).subarray(-64);
       });
       if (!stdinOpen) child.stdin.end();
       child.stdin.on('error', () => undefined);
@@ -223,18 +249,26 @@ export class SshHost implements LabHost {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut });
+        const tail = /\nTL_EXIT_255\n$/.test(errTail.toString('latin1')) ? '\nTL_EXIT_255\n' : '';
+        resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') + tail, timedOut });
       });
     });
   }
 
-  /** A failed connection as a typed error; null when the remote side answered. */
-  private connectionError(r: ExecResult): LabHostError | null {
-    if (r.timedOut) return new LabHostError('HOST_UNREACHABLE', `${this.o.host} did not finish in time (connect timeout ${this.o.connectTimeoutSec}s, keepalive ${this.o.serverAliveSec}s x 3)`);
+  /**
+   * A failed connection as a typed error; null when the remote side answered.
+   * `own255`: whether exit 255 can be the remote command's own (exec of a
+   * student's checker); this file's own scripts never exit 255, so for them it
+   * is always ssh saying the connection died.
+   */
+  private connectionError(r: ExecResult, own255 = false): LabHostError | null {
+    if (r.timedOut) return new LabHostError('HOST_UNREACHABLE', `host unreachable: ${this.o.host} did not finish in time (connect timeout ${this.o.connectTimeoutSec} s, keepalive ${this.o.serverAliveSec} s x 3)`);
     if (r.code === 127 && /ssh: /.test(r.stderr) && !r.stdout) return new LabHostError('HOST_INTERNAL', r.stderr.trim());
-    if (r.code !== 255) return null;
+    if (r.code !== 255 || own255) return null;
     const c = classifySshFailure(r.stderr, this.o.host, this.o.knownHosts);
-    return c ? new LabHostError(c.code, c.message) : null;
+    if (c) return new LabHostError(c.code, c.message);
+    // At LogLevel=ERROR ssh says nothing when its keepalives go unanswered: it just exits 255.
+    return new LabHostError('HOST_UNREACHABLE', `host unreachable: lost the connection to ${this.o.host} (no answer for ${this.keepaliveSec} s)`);
   }
 
   async start(): Promise<void> {
@@ -272,9 +306,17 @@ export class SshHost implements LabHost {
     this.feed.close();
   }
 
+  /** Whether the host answers a fresh login within the quick budget. */
+  private async alive(onSpawn?: (kill: () => void) => void): Promise<boolean> {
+    const r = await this.runRemote('true', this.quickTimeoutMs, false, onSpawn);
+    return r.code === 0;
+  }
+
   async poll(): Promise<number | null> {
     if (!this.started) return 0;
-    const r = await this.runRemote('true', this.quickTimeoutMs);
+    // Connect plus a moment: keepalives do not run before login, so a host that
+    // froze after accepting the connection is only ended by this timer.
+    const r = await this.runRemote('true', (this.o.connectTimeoutSec + 5) * 1000);
     if (r.code === 0) return null;
     // Unreachable or refusing: the host is gone as far as the portal can tell.
     return r.code ?? 255;
@@ -331,6 +373,39 @@ export class SshHost implements LabHost {
     } as pty.IPtyForkOptions);
   }
 
+  /**
+   * runRemote for a command that may run long: every watchdogSec a fresh login
+   * checks the host still answers; when it does not, the command's ssh is killed
+   * and the result says `lost`. Rather one spare login per interval than a check
+   * that waits its full timeout on a frozen machine.
+   */
+  private async watched(script: string, timeoutMs: number): Promise<ExecResult & { lost?: boolean }> {
+    const every = this.o.watchdogSec * 1000;
+    if (!(every > 0)) return this.runRemote(script, timeoutMs, true);
+    let done = false;
+    let lost = false;
+    let killCmd: () => void = () => undefined;
+    let killProbe: (() => void) | null = null;
+    const timer = setInterval(() => {
+      if (killProbe) return; // the last probe is still waiting for its answer
+      void this.alive((k) => (killProbe = k)).then((ok) => {
+        killProbe = null;
+        if (!ok && !done) {
+          lost = true;
+          killCmd();
+        }
+      });
+    }, every);
+    try {
+      const r = await this.runRemote(script, timeoutMs, true, (k) => (killCmd = k));
+      return lost ? { ...r, timedOut: false, lost } : r;
+    } finally {
+      done = true;
+      clearInterval(timer);
+      if (killProbe) (killProbe as () => void)();
+    }
+  }
+
   async exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
     if (!argv.length) throw new LabHostError('HOST_INTERNAL', 'exec() with an empty argv');
     if (!this.started) throw new LabHostError('HOST_NOT_STARTED', 'exec() before start()');
@@ -343,9 +418,12 @@ export class SshHost implements LabHost {
       this.pathPrefix() +
       `cd ${shq(cwd)} && exec 3<&0 env ${envWords.join(' ')} bash -c ${shq(EXEC_WRAPPER)} tl-exec ${argv.map(shq).join(' ')}`;
     const max = opts.maxOutputBytes ?? 1024 * 1024;
-    const r = await this.runRemote(script, opts.timeoutMs, true);
+    const r = await this.watched(script, opts.timeoutMs);
+    if (r.lost) throw new LabHostError('HOST_UNREACHABLE', `host unreachable: ${this.o.host} stopped answering new logins while the command ran (watchdog every ${this.o.watchdogSec} s)`);
     if (!r.timedOut) {
-      const ce = this.connectionError(r);
+      const own255 = r.code === 255 && /\nTL_EXIT_255\n$/.test(r.stderr);
+      r.stderr = r.stderr.replace(/\nTL_EXIT_255\n$/, '');
+      const ce = this.connectionError(r, own255);
       if (ce) throw ce;
     }
     const cut = (s: string, which: string) => (Buffer.byteLength(s) > max ? Buffer.from(s).subarray(0, max).toString('utf8') + `\n[tracelab: ${which} cut at ${max} bytes]\n` : s);
@@ -382,17 +460,17 @@ export class ReattachingShell implements ShellStream {
 
   private attach(): pty.IPty {
     const p = this.host.spawnTerminal(this.size);
-    let gotData = false;
+    const born = Date.now();
     p.onData((d: any) => {
-      if (!gotData) {
-        gotData = true;
-        this.retries = 0;
-      }
       for (const cb of this.dataCbs) cb(d);
     });
     p.onExit((e) => {
       if (p !== this.p) return;
       if (this.killed) return this.emitExit(e);
+      // A connection that lasted was a working one: its loss starts a fresh count.
+      // (Not "it printed something": ssh prints its own errors, e.g. a banner
+      // timeout, into the same terminal, and a frozen host would be retried forever.)
+      if (Date.now() - born > this.host.settleMs) this.retries = 0;
       // 255: ssh's own failure (connection lost or refused). Anything else is the
       // session ending (the student typed exit): report that.
       if (e.exitCode === 255 && this.retries < ReattachingShell.maxRetries) {
@@ -493,6 +571,12 @@ export function hostForUser(hosts: string[], user: string): string | undefined {
   return hosts.length === 1 ? hosts[0] : undefined;
 }
 
+/** A whole number of seconds from an inventory's extras, when it is one. */
+function secs(x: Record<string, unknown>, key: 'connectTimeoutSec' | 'serverAliveSec' | 'watchdogSec'): Partial<SshHostOptions> {
+  const v = x[key];
+  return typeof v === 'number' && Number.isInteger(v) && v >= (key === 'watchdogSec' ? 0 : 1) && v <= 3600 ? { [key]: v } : {};
+}
+
 /**
  * The registry's factory (portal/hosts/index.ts): the inventory comes from
  * `extra.inventory` (class mode) or `tracelab serve --inventory FILE`
@@ -517,5 +601,9 @@ export function createSshHost(o: { user: string; dataDir: string; extra?: Record
     ...(typeof x.labsSource === 'string' ? { labsSource: x.labsSource } : {}),
     ...(typeof x.stateDir === 'string' ? { stateDir: x.stateDir } : {}),
     ...(typeof x.tmuxSocket === 'string' ? { tmuxSocket: x.tmuxSocket } : {}),
+    ...(Array.isArray(x.remotePath) && x.remotePath.every((d) => typeof d === 'string') ? { remotePath: x.remotePath as string[] } : {}),
+    ...secs(x, 'connectTimeoutSec'),
+    ...secs(x, 'serverAliveSec'),
+    ...secs(x, 'watchdogSec'),
   });
 }

@@ -206,19 +206,26 @@ export class VagrantHost implements LabHost {
       this.feed.close();
       throw e;
     }
-    this.feed.push(90, 'connecting');
-    const timeout = this.o.commandTimeoutMs ?? 120_000;
-    const cfg = await this.vagrant(['ssh-config', this.machine], timeout);
-    if (cfg.code !== 0) throw this.failure(`vagrant ssh-config ${this.machine}`, cfg);
-    const config = rewriteSshConfig(cfg.stdout, this.machine, this.o.sshUser ?? 'student');
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    fs.writeFileSync(this.sshConfigFile, config, { mode: 0o600 });
-    await this.pinHostKey(config, timeout);
-    this.ssh = this.makeSsh();
-    this.feed.push(95, 'opening the workspace');
-    await this.ssh.start();
-    this.feed.push(100, `${this.machine} ready`);
-    this.feed.close();
+    try {
+      this.feed.push(90, 'connecting');
+      const timeout = this.o.commandTimeoutMs ?? 120_000;
+      const cfg = await this.vagrant(['ssh-config', this.machine], timeout);
+      if (cfg.code !== 0) throw this.failure(`vagrant ssh-config ${this.machine}`, cfg);
+      const config = rewriteSshConfig(cfg.stdout, this.machine, this.o.sshUser ?? 'student');
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(this.sshConfigFile, config, { mode: 0o600 });
+      await this.pinHostKey(config, timeout);
+      this.ssh = this.makeSsh();
+      this.feed.push(95, 'opening the workspace');
+      await this.ssh.start();
+      this.feed.push(100, `${this.machine} ready`);
+    } catch (e) {
+      // Say why on the feed: a progress bar waiting on it would otherwise wait forever.
+      this.feed.push(this.feed.last ? this.feed.last.percent : 90, (e as Error).message);
+      throw e;
+    } finally {
+      this.feed.close();
+    }
   }
 
   /** Read the box's host key through Vagrant and trust exactly it for the box's address. */
