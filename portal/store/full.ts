@@ -9,6 +9,7 @@
  * SQLite rolls back the statement that hit the full disk, so nothing stored
  * before is lost; the write works again once there is space.
  */
+import * as fs from 'fs';
 
 export const DATA_DIR_FULL = 'DATA_DIR_FULL';
 
@@ -32,8 +33,29 @@ export function isDiskFull(e: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
 }
 
-/** `e` as a DataDirFullError naming `dir` when it means a full disk; otherwise `e` itself. */
+/** Free bytes on the file system of `dir` (for non-root writers); null when it cannot be told. */
+function freeBytes(dir: string): number | null {
+  try {
+    const s = fs.statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `e` as a DataDirFullError naming `dir` when it means a full disk; otherwise `e` itself.
+ * SQLite reports some full-disk writes as I/O errors (opening a WAL database on a full
+ * disk is SQLITE_IOERR_SHMSIZE, "disk I/O error"): an I/O error on a file system with
+ * no space left is taken for what it most likely is.
+ */
 export function mapDiskFull(e: unknown, dir: string): unknown {
   if (e instanceof DataDirFullError) return e;
-  return isDiskFull(e) ? new DataDirFullError(dir, e) : e;
+  if (isDiskFull(e)) return new DataDirFullError(dir, e);
+  const code = e && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : '';
+  if (code.startsWith('SQLITE_IOERR')) {
+    const free = freeBytes(dir);
+    if (free !== null && free < 64 * 1024) return new DataDirFullError(dir, e);
+  }
+  return e;
 }

@@ -104,12 +104,18 @@ export class Store {
     // The data dir holds every student's workspace and session hashes: owner only.
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.db = new Database(file);
-    this.write(() => {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('foreign_keys = ON');
-      this.db.pragma('busy_timeout = 5000');
-      migrate(this.db);
-    });
+    try {
+      this.write(() => {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('foreign_keys = ON');
+        this.db.pragma('busy_timeout = 5000');
+        migrate(this.db);
+      });
+    } catch (e) {
+      // e.g. a full disk at start: say so (DATA_DIR_FULL), and leave no handle open
+      this.db.close();
+      throw e;
+    }
   }
 
   /**

@@ -1,9 +1,9 @@
 // The portal's data directory on a full file system: an 8 MB tmpfs filled to the
 // last byte. Logging in, storing a check result, a class student's first workspace
 // copy and an instructor's reset each answer 507 DATA_DIR_FULL naming the data dir
-// (no stack trace, no crash); reads keep working; the database stays intact
-// (integrity_check, every earlier result after a restart); once space is freed,
-// every write works again. Real portal (in-process), real local-user class hosts.
+// (no stack trace, no crash); reads keep working; a restart while full says the
+// same; the database stays intact (integrity_check, every earlier result after a
+// restart); once space is freed, every write works again. Real portal (in-process), real local-user class hosts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
@@ -149,10 +149,17 @@ test('a full data directory: every write says DATA_DIR_FULL (507), reads go on, 
   assert.match(bob.host.message, /data directory is full/);
   assert.equal(portal.store.db.pragma('integrity_check', { simple: true }), 'ok');
 
+  // A restart while the disk is still full: it cannot open its database, and says why.
+  await portal.close();
+  // Closing removed the WAL and its shared-memory file, freeing their blocks: fill those too.
+  spawnSync('dd', ['if=/dev/zero', `of=${path.join(mnt, 'filler3')}`, 'bs=4096'], { stdio: 'ignore' });
+  assert.equal(free(), 0);
+  assert.throws(() => buildApp(testConfig(mnt), { log: () => undefined }), (e: any) => e.code === 'DATA_DIR_FULL' && e.message === `the portal's data directory is full: ${mnt}, free space then retry`);
+
   // Space again; a restart on the same data dir finds everything stored before.
   fs.rmSync(path.join(mnt, 'filler'));
   fs.rmSync(path.join(mnt, 'filler2'), { force: true });
-  await portal.close();
+  fs.rmSync(path.join(mnt, 'filler3'), { force: true });
   const db = new Database(path.join(mnt, 'tracelab.db'), { readonly: true });
   try {
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
