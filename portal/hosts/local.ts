@@ -24,11 +24,11 @@ import { TmuxControl, q, tmuxRun } from './tmux-control';
 
 export type AttachMode = 'control' | 'client';
 
-/** How terminals reach tmux: one control-mode client for all, or a tmux client per terminal (default until the suite passes with control). */
+/** How terminals reach tmux: one control-mode client for all (the default), or a tmux client per terminal. */
 export function attachMode(): AttachMode {
   const v = process.env.TRACELAB_TMUX_ATTACH;
-  if (v === undefined || v === '' || v === 'client') return 'client';
-  if (v === 'control') return 'control';
+  if (v === undefined || v === '' || v === 'control') return 'control';
+  if (v === 'client') return 'client';
   throw new LabHostError('HOST_INTERNAL', `TRACELAB_TMUX_ATTACH must be 'control' or 'client', not '${v}'`);
 }
 
@@ -115,7 +115,17 @@ export class LocalHost implements LabHost {
       if (e.name === 'node_modules') continue;
       const to = path.join(this.workspace, e.name);
       if (fs.existsSync(to)) continue;
-      fs.cpSync(path.join(src, e.name), to, { recursive: true, filter: (s) => path.basename(s) !== 'node_modules' });
+      // Copied under a temporary name and renamed when whole: a copy cut short (a full
+      // disk) must not look like a lab the student already has, or it stays half there.
+      const part = path.join(this.workspace, `.${e.name}.copying`);
+      fs.rmSync(part, { recursive: true, force: true });
+      try {
+        fs.cpSync(path.join(src, e.name), part, { recursive: true, filter: (s) => path.basename(s) !== 'node_modules' });
+      } catch (err) {
+        fs.rmSync(part, { recursive: true, force: true });
+        throw err;
+      }
+      fs.renameSync(part, to);
     }
     const mods = path.join(src, 'node_modules');
     const link = path.join(this.workspace, 'node_modules');

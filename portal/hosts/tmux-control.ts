@@ -33,7 +33,8 @@
  * tmux (no point parsing its output); `pause-after` makes tmux pause a pane the
  * portal has not read for PAUSE_AFTER_S rather than disconnect the client.
  * A new stream starts with the same redraw, so a reload or a portal restart shows
- * the screen as it was.
+ * the screen as it was. A pane nobody shows is turned `off` (its shell runs on,
+ * tmux just stops sending its output here) and back `on` when a page opens it.
  */
 import { spawn, ChildProcess } from 'child_process';
 import { LabHostError, ShellStream } from './types';
@@ -116,26 +117,35 @@ function utf8Len(d: Buffer, i: number): number {
   return 0;
 }
 
-/** Bytes of a text run at i: printable ASCII except the quote, or a whole UTF-8 character (0: not text). */
+/** Bytes of a text run at i: any ASCII byte but NUL, or a whole UTF-8 character (0: not text). */
 function textLen(d: Buffer, i: number): number {
   const b = d[i];
-  if (b >= 0x20 && b < 0x7f) return b === 0x27 ? 0 : 1;
-  return b >= 0x80 ? utf8Len(d, i) : 0;
+  if (b < 0x80) return b === 0 ? 0 : 1;
+  return utf8Len(d, i);
 }
+
+/** ASCII byte → how it goes inside a tmux double-quoted string (octal for controls and " \ $). */
+const QUOTED: string[] = [];
+for (let b = 0; b < 0x80; b++) QUOTED.push(b < 0x20 || b === 0x7f || b === 0x22 || b === 0x5c || b === 0x24 ? '\\' + b.toString(8).padStart(3, '0') : String.fromCharCode(b));
 
 /**
  * send-keys commands that type `data` into a pane byte for byte: runs of text as
- * `-l -- '<text>'` (tmux types each character; `--` so a leading '-' is not a flag),
- * everything else (control bytes, the quote, invalid UTF-8) as `-H` literal bytes.
+ * `-l -- "<text>"` (tmux types each character as itself, control characters
+ * included, measured for 0x01–0x7f; `--` so a leading '-' is not a flag), and
+ * what a string cannot carry (NUL, bytes that are not UTF-8) as `-H` literal bytes.
  */
 export function inputCommands(paneId: string, data: Buffer): string[] {
   const out: string[] = [];
   let i = 0;
   while (i < data.length) {
     let j = i;
-    for (let n = textLen(data, j); n && j - i < TEXT_CHUNK; n = j < data.length ? textLen(data, j) : 0) j += n;
+    let text = '';
+    for (let n = textLen(data, j); n && j - i < TEXT_CHUNK; n = j < data.length ? textLen(data, j) : 0) {
+      text += n === 1 ? QUOTED[data[j]] : data.toString('utf8', j, j + n);
+      j += n;
+    }
     if (j > i) {
-      out.push(`send-keys -t ${paneId} -l -- '${data.toString('utf8', i, j)}'`);
+      out.push(`send-keys -t ${paneId} -l -- "${text}"`);
       i = j;
       continue;
     }
@@ -204,6 +214,12 @@ export class TmuxControl {
     this.child.stdin!.on('error', () => this.die());
     this.child.on('error', () => this.die());
     this.child.on('close', () => this.die());
+    // The portal must be able to exit with this client still running (tmux then sees
+    // EOF and the client ends; every shell stays in tmux for the next portal): the
+    // client holds the event loop only while an answer or a stream is waiting (holdLoop).
+    (this.child.stdin as unknown as { unref?: () => void }).unref?.();
+    this.held = true; // as spawned: the process and its stdout hold the loop
+    this.holdLoop();
     // The attach itself is answered with the first block.
     const attached = this.expect();
     this.ready = attached.then(async (b) => {
@@ -211,12 +227,18 @@ export class TmuxControl {
       this.send(`refresh-client -f pause-after=${PAUSE_AFTER_S}`);
       const w = await this.command(`list-windows -t =${MUX_SESSION} -F '#{window_id}'`);
       for (const l of w.lines) this.linked.add(l.toString().trim());
+      // Shells linked in by an earlier portal: nobody watches them yet, so tmux need not send their output.
+      const p = await this.command(`list-panes -s -t =${MUX_SESSION} -F '#{pane_id}'`);
+      for (const l of p.lines) if (/^%\d+$/.test(l.toString().trim())) this.send(`refresh-client -A '${l.toString().trim()}:off'`);
     });
     this.ready.catch(() => this.kill());
   }
 
   private expect(): Promise<Block> {
-    return new Promise((resolve) => this.replies.push(resolve));
+    return new Promise((resolve) => {
+      this.replies.push(resolve);
+      this.holdLoop();
+    });
   }
 
   /** Send one command line; `cb` gets its block synchronously, in wire order ({ok:false} if the client dies first). */
@@ -224,6 +246,24 @@ export class TmuxControl {
     if (this.dead) return cb({ ok: false, lines: [Buffer.from('tmux control client is gone')] });
     this.replies.push(cb);
     this.child.stdin!.write(line + '\n');
+    this.holdLoop();
+  }
+
+  private held = false;
+  /** Keep the event loop alive (the process and its stdout) while an answer or a stream waits on this client. */
+  holdLoop(): void {
+    let want = this.replies.length > 0 && !this.dead;
+    if (!want && !this.dead) for (const p of this.panes.values()) if (p.streams.size) want = true;
+    if (want === this.held) return;
+    this.held = want;
+    const out = this.child.stdout as unknown as { ref?: () => void; unref?: () => void };
+    if (want) {
+      this.child.ref();
+      out.ref?.();
+    } else {
+      this.child.unref();
+      out.unref?.();
+    }
   }
 
   command(line: string): Promise<Block> {
@@ -286,6 +326,7 @@ export class TmuxControl {
           this.block = null;
           const r = this.replies.shift();
           if (r) r(b);
+          if (!this.replies.length) this.holdLoop();
           return;
         }
       }
@@ -372,9 +413,11 @@ export class TmuxControl {
     if (!pane) {
       pane = new Pane(paneId, windowId);
       this.panes.set(paneId, pane);
+      this.send(`refresh-client -A '${paneId}:on'`);
     }
     const s = new ControlStream(this, pane, panePid, !!opts.spectate);
     pane.streams.add(s);
+    this.holdLoop();
     if (!this.linked.has(windowId)) {
       this.linked.add(windowId);
       const l = await this.command(`link-window -d -s ${windowId} -t =${MUX_SESSION}:`);
@@ -417,14 +460,20 @@ export class TmuxControl {
     for (const line of inputCommands(paneId, data)) this.send(line);
   }
 
-  /** A stream was detached: forget the pane when nobody shows it (its window stays linked). */
+  /**
+   * A stream was detached. When nobody shows the pane any more, its window stays
+   * linked (the next page finds it at once) but tmux stops sending its output here
+   * (`off`: the shell keeps running; a new stream starts with a redraw anyway).
+   */
   detached(p: Pane): void {
     if (!p.streams.size) {
       if (p.tmuxPaused) {
         p.tmuxPaused = false;
         this.send(`refresh-client -A '${p.id}:continue'`);
       }
+      this.send(`refresh-client -A '${p.id}:off'`);
       if (this.panes.get(p.id) === p) this.panes.delete(p.id);
+      this.holdLoop();
     } else this.checkPause(p);
   }
 }

@@ -1,11 +1,13 @@
 /**
  * Memory per terminal session: USS (private pages, /proc/PID/smaps_rollup) of the
  * whole server-side tree, shells included, with 0/1/10/50/200 open idle terminals.
- * Ours: the portal process + its tmux clients (one per open terminal) + the shared
- * tmux server and every shell under it; each session is a distinct student logged in
+ * Ours: the portal process + its tmux client(s) + the shared tmux server and every
+ * shell under it, for both attach modes (one control-mode client for all terminals,
+ * or one tmux client per terminal); each session is a distinct student logged in
  * through the token flow. wetty: its node process + one bash per socket.
  */
 import * as fs from 'fs';
+import { attachMode, AttachMode } from '../../portal/hosts/local';
 import * as path from 'path';
 import { REPO_ROOT_FOR_BENCH } from './lib/where';
 import { connectOurs, connectWetty, TermConn, waitOutput } from './lib/clients';
@@ -75,18 +77,28 @@ async function measure(name: string, open: (i: number) => Promise<TermConn>, roo
   return out;
 }
 
+/** tmux control mode (one client for all terminals) and a tmux client per terminal; the default first. */
+const ATTACH_MODES: AttachMode[] = attachMode() === 'control' ? ['control', 'client'] : ['client', 'control'];
+
 export async function run(): Promise<void> {
   const why = ensurePeers();
-  let portal: Portal | null = null;
   let wetty: Wetty | null = null;
-  let ours: Row[] = [];
+  const ours = new Map<AttachMode, Row[]>();
   let theirs: Row[] = [];
-  try {
-    portal = await startPortal(FIXTURE_LABS);
-    const p = portal;
-    ours = await measure('tracelab', async (i) => connectOurs(p.url, await p.login(`bench-${i}`)), () => [p.pid, p.tmuxPid()]);
-  } finally {
-    await portal?.stop();
+  // Both ways of reaching tmux, the default first (portal/hosts/local.ts: TRACELAB_TMUX_ATTACH).
+  for (const mode of ATTACH_MODES) {
+    const saved = process.env.TRACELAB_TMUX_ATTACH;
+    process.env.TRACELAB_TMUX_ATTACH = mode;
+    let portal: Portal | null = null;
+    try {
+      portal = await startPortal(FIXTURE_LABS);
+      const p = portal;
+      ours.set(mode, await measure(`tracelab (tmux ${mode})`, async (i) => connectOurs(p.url, await p.login(`bench-${i}`)), () => [p.pid, p.tmuxPid()]));
+    } finally {
+      await portal?.stop();
+      if (saved === undefined) delete process.env.TRACELAB_TMUX_ATTACH;
+      else process.env.TRACELAB_TMUX_ATTACH = saved;
+    }
   }
   if (!why) {
     try {
@@ -98,30 +110,38 @@ export async function run(): Promise<void> {
     }
   }
   const MB = 1024 * 1024;
-  const rows: (string | number)[][] = [['sessions', 'tracelab MB', 'procs', 'MB/session', 'wetty MB', 'procs', 'MB/session']];
-  for (const o of ours) {
+  const [dflt, other] = ATTACH_MODES;
+  const a = ours.get(dflt) ?? [];
+  const b = ours.get(other) ?? [];
+  const rows: (string | number)[][] = [['sessions', `tmux ${dflt} MB`, 'procs', 'MB/session', `tmux ${other} MB`, 'procs', 'MB/session', 'wetty MB', 'procs', 'MB/session']];
+  for (const o of a) {
+    const c = b.find((x) => x.n === o.n);
     const t = theirs.find((x) => x.n === o.n);
     rows.push([
       String(o.n),
       o.bytes / MB,
       String(o.procs),
       o.n ? o.bytes / MB / o.n : NaN,
+      c ? c.bytes / MB : NaN,
+      c ? String(c.procs) : '—',
+      c && c.n ? c.bytes / MB / c.n : NaN,
       t ? t.bytes / MB : NaN,
       t ? String(t.procs) : '—',
       t && t.n ? t.bytes / MB / t.n : NaN,
     ]);
   }
-  console.log('USS of the whole server tree (private pages), shells included; MB/session = total / sessions.');
+  console.log(`USS of the whole server tree (private pages), shells included; MB/session = total / sessions. tracelab's default: tmux ${dflt}.`);
   if (why) console.log(`wetty: not run (${why})`);
   table(rows);
-  for (const [name, series] of [['tracelab', ours], ['wetty', theirs]] as const) {
+  for (const [name, series] of [[`tracelab (tmux ${dflt})`, a], [`tracelab (tmux ${other})`, b], ['wetty', theirs]] as const) {
     const top = series[series.length - 1];
     if (!top) continue;
-    const parts = [...top.byName].sort((a, b) => b[1].bytes - a[1].bytes).map(([k, v]) => `${k} ×${v.n} ${(v.bytes / MB).toFixed(1)} MB (${((v.bytes / v.n) / 1024).toFixed(0)} KB each)`);
+    const parts = [...top.byName].sort((x, y) => y[1].bytes - x[1].bytes).map(([k, v]) => `${k} ×${v.n} ${(v.bytes / MB).toFixed(1)} MB (${((v.bytes / v.n) / 1024).toFixed(0)} KB each)`);
     console.log(`${name} at ${top.n} sessions: ${parts.join('; ')}`);
   }
-  const last = ours[ours.length - 1];
-  const base = ours[0];
+  const ours0 = a;
+  const last = ours0[ours0.length - 1];
+  const base = ours0[0];
   if (last && last.n === STEPS[STEPS.length - 1]) {
     console.log(`tracelab: ${((last.bytes - base.bytes) / MB / last.n).toFixed(2)} MB per added session (over the empty portal's ${(base.bytes / MB).toFixed(1)} MB)`);
     below(`memory per session at ${last.n} sessions (whole tree)`, last.bytes / MB / last.n, 1, 'MB');

@@ -4,6 +4,7 @@
  * page to a usable prompt — tracelab's lab page vs wetty 3.2.0 with each renderer
  * that works here. Both terminals get the same font and the same cols x rows.
  */
+import { attachMode, AttachMode } from '../../portal/hosts/local';
 import { chromium, Browser, BrowserContext, Page } from 'playwright-core';
 import { DEFAULT_LABS_ROOT, listLabs } from '../../src/labs';
 import { ensurePeers, startWetty, Wetty } from './lib/peers';
@@ -98,6 +99,9 @@ async function newPage(ctx: BrowserContext): Promise<Page> {
   return page;
 }
 
+/** tmux control mode (one client for all terminals) and a tmux client per terminal; the default first. */
+const ATTACH_MODES: AttachMode[] = attachMode() === 'control' ? ['control', 'client'] : ['client', 'control'];
+
 export async function run(): Promise<void> {
   const why = ensurePeers();
   const labs = listLabs(DEFAULT_LABS_ROOT);
@@ -111,31 +115,39 @@ export async function run(): Promise<void> {
   let size = { cols: 80, rows: 24 };
   try {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }); // playwright gives it a fresh temp profile
-    // --- ours: the lab page, a student who has never opened a terminal
-    portal = await startPortal(DEFAULT_LABS_ROOT);
-    {
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-      const page = await newPage(ctx);
-      page.on('websocket', (ws) => {
-        const u = new URL(ws.url());
-        if (u.pathname === '/api/terminal') size = { cols: Number(u.searchParams.get('cols')), rows: Number(u.searchParams.get('rows')) };
-      });
-      await page.goto(await portal.loginUrl('bench-browser'));
-      let t0 = Date.now();
-      await page.goto(`${portal.url}labs/${lab}`);
-      const first = await promptAfter(page, /tracelab \S+[#$]/, t0);
-      starts.push([`tracelab lab page, first shell (host start + tmux session)`, first]);
-      t0 = Date.now();
-      await page.reload();
-      const again = await promptAfter(page, /tracelab \S+[#$]/, t0);
-      starts.push([`tracelab lab page, reload (re-attach to tmux)`, again]);
-      const k = await keystrokes(page);
-      const tp = await output(page);
-      results.push({ name: 'tracelab', renderer: await rendererOf(page), size: `${size.cols}x${size.rows}`, lat: summarize(k.render), data: summarize(k.data), ...tp });
-      await ctx.close();
+    // --- ours, both ways of reaching tmux (the default first): the lab page, a student who has never opened a terminal
+    for (const mode of ATTACH_MODES) {
+      const saved = process.env.TRACELAB_TMUX_ATTACH;
+      process.env.TRACELAB_TMUX_ATTACH = mode;
+      const tag = mode === ATTACH_MODES[0] ? '' : ` (tmux ${mode})`;
+      try {
+        portal = await startPortal(DEFAULT_LABS_ROOT);
+        const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+        const page = await newPage(ctx);
+        page.on('websocket', (ws) => {
+          const u = new URL(ws.url());
+          if (u.pathname === '/api/terminal') size = { cols: Number(u.searchParams.get('cols')), rows: Number(u.searchParams.get('rows')) };
+        });
+        await page.goto(await portal.loginUrl('bench-browser'));
+        let t0 = Date.now();
+        await page.goto(`${portal.url}labs/${lab}`);
+        const first = await promptAfter(page, /tracelab \S+[#$]/, t0);
+        starts.push([`tracelab${tag} lab page, first shell (host start + tmux session)`, first]);
+        t0 = Date.now();
+        await page.reload();
+        const again = await promptAfter(page, /tracelab \S+[#$]/, t0);
+        starts.push([`tracelab${tag} lab page, reload (re-attach to tmux)`, again]);
+        const k = await keystrokes(page);
+        const tp = await output(page);
+        results.push({ name: `tracelab${tag}`, renderer: await rendererOf(page), size: `${size.cols}x${size.rows}`, lat: summarize(k.render), data: summarize(k.data), ...tp });
+        await ctx.close();
+      } finally {
+        await portal?.stop();
+        portal = null;
+        if (saved === undefined) delete process.env.TRACELAB_TMUX_ATTACH;
+        else process.env.TRACELAB_TMUX_ATTACH = saved;
+      }
     }
-    await portal.stop();
-    portal = null;
     // --- wetty, each renderer that works here
     if (why) starts.push([`wetty: not run (${why})`, NaN]);
     else {
@@ -167,7 +179,6 @@ export async function run(): Promise<void> {
     }
   } finally {
     await browser?.close().catch(() => undefined);
-    await portal?.stop();
     await wetty?.stop();
   }
 
@@ -182,7 +193,7 @@ export async function run(): Promise<void> {
   table(starts);
 
   const ours = results.find((r) => r.name === 'tracelab');
-  const peers = results.filter((r) => r.name !== 'tracelab');
+  const peers = results.filter((r) => !r.name.startsWith('tracelab'));
   if (ours) {
     below('keystroke p50 (Chromium)', ours.lat.p50, 5, 'ms');
     below('keystroke p99 (Chromium)', ours.lat.p99, 15, 'ms');

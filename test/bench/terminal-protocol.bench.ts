@@ -3,6 +3,7 @@
  * each protocol (ours: WebSocket binary frames through tmux; wetty: socket.io straight
  * to the PTY), same bash, same 80x24 size, one client at a time.
  */
+import { attachMode, AttachMode } from '../../portal/hosts/local';
 import { DEFAULT_LABS_ROOT } from '../../src/labs';
 import { connectOurs, connectWetty, TermConn, waitOutput } from './lib/clients';
 import { ensurePeers, startWetty, Wetty } from './lib/peers';
@@ -51,23 +52,34 @@ async function settle(conn: TermConn): Promise<void> {
   await waitOutput(conn, /RE5ADY/);
 }
 
+/** tmux control mode (one client for all terminals) and a tmux client per terminal; the default first. */
+const ATTACH_MODES: AttachMode[] = attachMode() === 'control' ? ['control', 'client'] : ['client', 'control'];
+
 export async function run(): Promise<void> {
   const why = ensurePeers();
   let wetty: Wetty | null = null;
   let portal: Portal | null = null;
   const rows: (string | number)[][] = [['protocol (no browser)', 'echo p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'base64 MB/s', 'secs', 'MB on the wire']];
   let oursP50 = NaN;
-  try {
-    portal = await startPortal(DEFAULT_LABS_ROOT);
-    const conn = await connectOurs(portal.url, await portal.login('bench-proto'));
-    await settle(conn);
-    const lat = summarize(await echoLatency(conn));
-    const tp = await throughput(conn);
-    await conn.close();
-    oursP50 = lat.p50;
-    rows.push(['tracelab (ws, binary, tmux)', lat.p50, lat.p95, lat.p99, lat.max, tp.mbps, tp.secs, tp.received / 1e6]);
-  } finally {
-    await portal?.stop();
+  // Both ways of reaching tmux, the default first (portal/hosts/local.ts: TRACELAB_TMUX_ATTACH).
+  for (const mode of ATTACH_MODES) {
+    const saved = process.env.TRACELAB_TMUX_ATTACH;
+    process.env.TRACELAB_TMUX_ATTACH = mode;
+    try {
+      portal = await startPortal(DEFAULT_LABS_ROOT);
+      const conn = await connectOurs(portal.url, await portal.login('bench-proto'));
+      await settle(conn);
+      const lat = summarize(await echoLatency(conn));
+      const tp = await throughput(conn);
+      await conn.close();
+      if (mode === ATTACH_MODES[0]) oursP50 = lat.p50;
+      rows.push([`tracelab (ws, binary, tmux ${mode}${mode === ATTACH_MODES[0] ? ', default' : ''})`, lat.p50, lat.p95, lat.p99, lat.max, tp.mbps, tp.secs, tp.received / 1e6]);
+    } finally {
+      await portal?.stop();
+      portal = null;
+      if (saved === undefined) delete process.env.TRACELAB_TMUX_ATTACH;
+      else process.env.TRACELAB_TMUX_ATTACH = saved;
+    }
   }
   if (why) rows.push([`wetty: not run (${why})`]);
   else {

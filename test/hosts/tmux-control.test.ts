@@ -216,9 +216,14 @@ test('flow control: pause holds output back, resume delivers all of it in order;
   const { s, c } = await shell();
   try {
     c.chunks.length = 0;
+    const flag = (n: string) => path.join(h.workspace, n);
+    fs.rmSync(flag('done.flag'), { force: true });
+    fs.rmSync(flag('end.flag'), { force: true });
     s.pause();
-    s.write('for i in $(seq 1 2000); do echo line-$i; done; echo DONE-$((9*9))\r');
-    await sleep(1500);
+    s.write('for i in $(seq 1 2000); do echo line-$i; done; echo DONE-$((9*9)); touch done.flag\r');
+    // The shell has finished writing (the flag), and tmux has had time to pass it on.
+    await until('the loop done', () => fs.existsSync(flag('done.flag')));
+    await sleep(300);
     assert.equal(c.bytes().length, 0, 'nothing arrives while paused');
     s.resume();
     await until('held output', () => /DONE-81/.test(c.text()));
@@ -227,8 +232,9 @@ test('flow control: pause holds output back, resume delivers all of it in order;
     // More than a paused stream holds: it gets the screen as it is now instead.
     c.chunks.length = 0;
     s.pause();
-    s.write('seq 1 400000; echo END-$((11*11))\r');
-    await sleep(3000);
+    s.write('seq 1 400000; echo END-$((11*11)); touch end.flag\r');
+    await until('seq done', () => fs.existsSync(flag('end.flag')), 60000);
+    await sleep(300);
     assert.equal(c.bytes().length, 0);
     s.resume();
     await until('the redraw', () => /END-121/.test(c.text()));
