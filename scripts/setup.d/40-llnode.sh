@@ -15,12 +15,44 @@ if ! command -v lldb >/dev/null || [ ! -d /usr/lib/llvm-14/include/lldb ]; then
   exit 1
 fi
 
+# lldb's output is read whole before grep: lldb 14 spins at 100% CPU, forever, when
+# the reader of its output goes away (grep -q exits at the first match).
 works() {
-  [ -f "$PLUGIN" ] && lldb -x -b -o "plugin load $PLUGIN" -o "v8 help" 2>&1 | grep -q findjsobjects
+  local out
+  [ -f "$PLUGIN" ] || return 1
+  out=$(lldb -x -b -o "plugin load $PLUGIN" -o "v8 help" </dev/null 2>&1) || true
+  grep -q findjsobjects <<<"$out"
+}
+
+# lldb loads a core ~4 s faster with a copy of node without its DWARF (why: the top of
+# src/check/llnode.ts). Checks make it on first use; made here so that the first check
+# is not the slow one. The name must be lldbExecutable()'s in src/check/llnode.ts:
+# node-<first 8 hex of sha1(node's real path)>-<size>-<mtime in s>.
+node_copy() {
+  local cache=${TRACELAB_LLNODE_CACHE:-/var/cache/tracelab/llnode} real tag name
+  command -v objcopy >/dev/null || { echo "40-llnode: no objcopy (binutils): checks read node's debug info (slower)"; return 0; }
+  real=$(readlink -f "$(command -v node)")
+  tag=$(printf %s "$real" | sha1sum | cut -c1-8)
+  name="node-$tag-$(stat -c %s "$real")-$(stat -c %Y "$real")"
+  if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
+    echo "40-llnode: $cache is not writable: each check copies node itself"
+    return 0
+  fi
+  if [ ! -f "$cache/$name" ]; then
+    if ! objcopy --strip-debug "$real" "$cache/.$name.$$"; then
+      rm -f "$cache/.$name.$$"
+      echo "40-llnode: objcopy failed: checks will try again, or read node's debug info (slower)"
+      return 0
+    fi
+    mv "$cache/.$name.$$" "$cache/$name"
+    find "$cache" -maxdepth 1 -name "node-$tag-*" ! -name "$name" -delete
+  fi
+  echo "40-llnode: node for lldb: $cache/$name"
 }
 
 if works; then
   echo "40-llnode: plugin ready: $PLUGIN"
+  node_copy
   exit 0
 fi
 
@@ -37,3 +69,4 @@ if ! works; then
   exit 1
 fi
 echo "40-llnode: plugin ready: $PLUGIN"
+node_copy
