@@ -24,7 +24,9 @@ export function testConfig(dataDir: string, over: Partial<Config> = {}): Config 
 export function cleanupData(dataDir: string): void {
   const sock = path.join(dataDir, 'tmux.sock');
   if (fs.existsSync(sock)) spawnSync('tmux', ['-S', sock, 'kill-server'], { stdio: 'ignore' });
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  // The shells die of SIGHUP just after kill-server returns, and bash writes its history
+  // into the workspace on the way out: a one-shot recursive rm then fails ENOTEMPTY.
+  fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 }
 
 /** Pids whose parent is `pid` (from /proc), to prove a request spawned nothing. */
