@@ -39,6 +39,8 @@ export function endedText(reason: ExitReason | undefined, code: number | null): 
       return 'The terminal session was killed (its tmux server stopped), and the shell with it.';
     case EXIT_REASON.DETACHED:
       return 'This terminal was cut off from your shell.';
+    case EXIT_REASON.LOST:
+      return `The connection to your terminal session (tmux) was lost${code !== null ? ` (code ${code})` : ''}: it was killed or stopped answering.`;
     default:
       // The code is the attaching process's (a tmux client), not the shell's: said, not explained.
       return code !== null && code !== 0 ? `The shell ended (code ${code}).` : 'The shell ended.';

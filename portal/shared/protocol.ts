@@ -69,6 +69,8 @@ export const EXIT_REASON = {
   SESSION_KILLED: 'session-killed',
   /** Only this terminal's connection to the shell ended; the shell may still run. */
   DETACHED: 'detached',
+  /** The attachment ended abnormally without saying why (a control-mode client lost, ssh dropped): the shell may or may not live. */
+  LOST: 'lost',
   UNKNOWN: 'unknown',
 } as const;
 export type ExitReason = (typeof EXIT_REASON)[keyof typeof EXIT_REASON];

@@ -76,10 +76,10 @@ test('exitReason reads the goodbye of a tmux client (tails measured with tmux 3.
   assert.equal(exitReason(`${reset}[detached (from session tl-self)]\r\n`, 0), EXIT_REASON.DETACHED);
   assert.equal(exitReason(`${reset}[terminated]\r\n`, 1), EXIT_REASON.DETACHED);
   // What a student prints is not a goodbye unless it is the very last thing.
-  assert.equal(exitReason('echo [exited]\r\n[exited]\r\nmore output\r\n', 1), EXIT_REASON.UNKNOWN);
-  // No goodbye (a control-mode stream): a clean end is ENDED, anything else is not guessed at.
+  assert.equal(exitReason('echo [exited]\r\n[exited]\r\nmore output\r\n', 1), EXIT_REASON.LOST);
+  // No goodbye (a control-mode stream): a clean end is ENDED, an abnormal one LOST, no code UNKNOWN.
   assert.equal(exitReason('', 0), EXIT_REASON.ENDED);
-  assert.equal(exitReason('', 1), EXIT_REASON.UNKNOWN);
+  assert.equal(exitReason('', 1), EXIT_REASON.LOST);
   assert.equal(exitReason('', null), EXIT_REASON.UNKNOWN);
 });
 

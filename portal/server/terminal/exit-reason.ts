@@ -11,9 +11,9 @@
  * The shell's own exit status never reaches the client. Bash's "exit" line can lose
  * the race with the pane closing, so "[exited]" without it is ENDED (exited or killed),
  * never a guess at "killed". A stream that says nothing (tmux-control.ts: a closed
- * pane is exit code 0, a lost control client 1) ended cleanly → ENDED; anything else is
- * UNKNOWN and the page shows the code as it is (a lost control client need not mean a
- * killed server, so it is not called one).
+ * pane is exit code 0; the control client lost, e.g. its tmux server killed, is 1)
+ * ended cleanly → ENDED, or abnormally → LOST: the connection to the session is gone,
+ * which need not mean the server was killed, so it is not called that.
  */
 import { EXIT_REASON, ExitReason } from '../../shared/protocol';
 
@@ -28,5 +28,6 @@ export function exitReason(tail: string, code: number | null): ExitReason {
   if (/\[(?:server exited[^\]\n]*|lost server)\]\s*$/.test(text)) return EXIT_REASON.SESSION_KILLED;
   if (/\[(?:detached[^\]\n]*|terminated)\]\s*$/.test(text)) return EXIT_REASON.DETACHED;
   if (/\[exited\]\s*$/.test(text)) return /(?:^|\n)exit\r?\n[^\n]*\[exited\]\s*$/.test(text) ? EXIT_REASON.EXIT : EXIT_REASON.ENDED;
-  return code === 0 ? EXIT_REASON.ENDED : EXIT_REASON.UNKNOWN;
+  if (code === 0) return EXIT_REASON.ENDED;
+  return code === null ? EXIT_REASON.UNKNOWN : EXIT_REASON.LOST;
 }

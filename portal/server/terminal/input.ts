@@ -9,11 +9,12 @@
  *
  * Why metered rather than "as fast as write() takes it": ShellStream.write() has no
  * completion signal (node-pty 1.1's write() is void; its queue has no limit and, while
- * the PTY is full, retries on every event-loop turn — 40% of a core measured here). The
- * consumer is slow: a tmux client turns each byte into a key event, ~0.2–0.5 MB/s
- * measured (docs/robustness.md). RATE stays above that so tmux, not the meter, sets the
- * pace, and small enough that what is handed on but not yet taken stays modest.
- * BURST lets ordinary pastes (a command, a script of a few KB) through at once.
+ * the PTY is full, retries on every event-loop turn). The consumer is slow: tmux turns
+ * each byte into a key event, ~0.25 MB/s at best here, 0.1 under load, in both attach
+ * modes (docs/robustness.md). Metered at 1 MB/s, a 10 MB paste left ~8 MB in node-pty's
+ * queue and the portal spent 45% of a core retrying it; RATE is tmux's best pace, so
+ * little waits below us and a faster host loses little. BURST lets ordinary pastes (a
+ * command, a script of a few KB) through at once.
  */
 import { MAX_PASTE_BYTES } from '../../shared/protocol';
 
@@ -23,7 +24,7 @@ export const INPUT_LOW = 256 * 1024;
 /** Largest single write to the shell: one slice per event-loop turn keeps other users' turns short. */
 export const INPUT_SLICE = 16 * 1024;
 /** Meter: bytes per second handed to the shell once BURST is spent. */
-export const INPUT_RATE = 1024 * 1024;
+export const INPUT_RATE = 256 * 1024;
 export const INPUT_BURST = 64 * 1024;
 
 export type PushResult = 'ok' | 'too-large';
