@@ -42,7 +42,7 @@ import { LabHostError, ShellStream } from './types';
 /** The hidden session every student window is linked into. Not a valid `tl-<user>` name. */
 export const MUX_SESSION = '_tracelab';
 /** Output held for one paused stream before it switches to "redraw on resume". */
-const HOLD_MAX = 1024 * 1024;
+const HOLD_MAX = 64 * 1024;
 /**
  * Bytes per send-keys command. tmux 3.3a's time per command grows with the square
  * of its argument count (measured: 4096 hex bytes ≈ 1 s, 128 ≈ 3 ms), so hex goes
@@ -502,7 +502,8 @@ export function redraw(v: number[], screen: Buffer[], saved: Buffer[] | null): B
   draw(screen);
   if (top !== 0 || bottom !== height - 1) parts.push(`\x1b[${top + 1};${bottom + 1}r`);
   parts.push(`\x1b[${cy + 1};${cx + 1}H`);
-  parts.push(cursor ? '\x1b[?25h' : '\x1b[?25l');
+  // Steady cursor, as an attached tmux client leaves it (tmux sends ?12l on attach).
+  parts.push(cursor ? '\x1b[?12l\x1b[?25h' : '\x1b[?12l\x1b[?25l');
   parts.push(kcursor ? '\x1b[?1h' : '\x1b[?1l');
   parts.push(kpad ? '\x1b=' : '\x1b>');
   parts.push(insert ? '\x1b[4h' : '\x1b[4l');

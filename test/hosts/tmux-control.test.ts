@@ -131,11 +131,16 @@ test('resize: the window takes the terminal\'s size; a spectator\'s size changes
   try {
     assert.equal(await sttySize(s, c, 'a'), '24 80');
     s.resize(100, 30);
-    await sleep(200);
-    assert.equal(await sttySize(s, c, 'b'), '30 100');
+    // tmux applies a pane's new size on its own timer, not with the command.
+    let now = '';
+    for (let i = 0; i < 50 && now !== '30 100'; i++) {
+      await sleep(100);
+      now = await sttySize(s, c, 'b');
+    }
+    assert.equal(now, '30 100');
     const spy = await h.openShell({ cols: 50, rows: 10, spectate: true });
     spy.resize(40, 12);
-    await sleep(200);
+    await sleep(1000);
     assert.equal(await sttySize(s, c, 'c'), '30 100');
     spy.kill();
   } finally {
