@@ -124,9 +124,13 @@ function textLen(d: Buffer, i: number): number {
   return utf8Len(d, i);
 }
 
-/** ASCII byte → how it goes inside a tmux double-quoted string (octal for controls and " \ $). */
+/**
+ * ASCII byte → how it goes inside a tmux double-quoted string: octal for controls and
+ * for what tmux's parser would expand there — " \ $, and ~ (a string starting with it
+ * becomes $HOME: a typed `~` arrives alone and turned into the portal's /root).
+ */
 const QUOTED: string[] = [];
-for (let b = 0; b < 0x80; b++) QUOTED.push(b < 0x20 || b === 0x7f || b === 0x22 || b === 0x5c || b === 0x24 ? '\\' + b.toString(8).padStart(3, '0') : String.fromCharCode(b));
+for (let b = 0; b < 0x80; b++) QUOTED.push(b < 0x20 || b === 0x7f || b === 0x22 || b === 0x5c || b === 0x24 || b === 0x7e ? '\\' + b.toString(8).padStart(3, '0') : String.fromCharCode(b));
 
 /**
  * send-keys commands that type `data` into a pane byte for byte: runs of text as

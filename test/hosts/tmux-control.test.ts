@@ -116,6 +116,23 @@ test('input: every byte value 0..255 reaches the program unchanged', async () =>
   }
 });
 
+test('input typed one key per write: what tmux\'s parser would expand (~ $ # ; quotes) arrives as typed', async () => {
+  const { s, c } = await shell();
+  try {
+    const file = path.join(h.workspace, 'keys.txt');
+    fs.rmSync(file, { force: true });
+    s.write('stty raw -echo; echo RE$((3+3))ADY; head -c 32 > keys.tmp; mv keys.tmp keys.txt; stty sane\r');
+    await until('head waiting', () => /RE6ADY/.test(c.text()));
+    // A browser sends each keystroke as its own frame, so each of these starts a send-keys string.
+    const typed = '~/x ~ $HOME #{pane_id} ; \\ "\' {}'.padEnd(32, '.');
+    for (const ch of typed) s.write(ch);
+    await until('keys written', () => fs.existsSync(file));
+    assert.equal(fs.readFileSync(file, 'utf8'), typed);
+  } finally {
+    s.kill();
+  }
+});
+
 /** The shell's idea of its size, via a file (the screen may be mid-redraw). */
 async function sttySize(s: ShellStream, c: ReturnType<typeof collect>, tag: string): Promise<string> {
   const f = path.join(h.workspace, `size-${tag}.txt`);
