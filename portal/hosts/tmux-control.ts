@@ -33,8 +33,8 @@
  * tmux (no point parsing its output); `pause-after` makes tmux pause a pane the
  * portal has not read for PAUSE_AFTER_S rather than disconnect the client.
  * A new stream starts with the same redraw, so a reload or a portal restart shows
- * the screen as it was. A pane nobody shows is turned `off` (its shell runs on,
- * tmux just stops sending its output here) and back `on` when a page opens it.
+ * the screen as it was. A pane nobody shows is paused (its shell runs on, tmux just
+ * stops sending its output here) and continued when a page opens it.
  */
 import { spawn, ChildProcess } from 'child_process';
 import { LabHostError, ShellStream } from './types';
@@ -233,7 +233,7 @@ export class TmuxControl {
       for (const l of w.lines) this.linked.add(l.toString().trim());
       // Shells linked in by an earlier portal: nobody watches them yet, so tmux need not send their output.
       const p = await this.command(`list-panes -s -t =${MUX_SESSION} -F '#{pane_id}'`);
-      for (const l of p.lines) if (/^%\d+$/.test(l.toString().trim())) this.send(`refresh-client -A '${l.toString().trim()}:off'`);
+      for (const l of p.lines) if (/^%\d+$/.test(l.toString().trim())) this.send(`refresh-client -A '${l.toString().trim()}:pause'`);
     });
     this.ready.catch(() => this.kill());
   }
@@ -417,7 +417,7 @@ export class TmuxControl {
     if (!pane) {
       pane = new Pane(paneId, windowId);
       this.panes.set(paneId, pane);
-      this.send(`refresh-client -A '${paneId}:on'`);
+      this.send(`refresh-client -A '${paneId}:continue'`);
     }
     const s = new ControlStream(this, pane, panePid, !!opts.spectate);
     pane.streams.add(s);
@@ -467,15 +467,15 @@ export class TmuxControl {
   /**
    * A stream was detached. When nobody shows the pane any more, its window stays
    * linked (the next page finds it at once) but tmux stops sending its output here
-   * (`off`: the shell keeps running; a new stream starts with a redraw anyway).
+   * (paused: the shell keeps running; a new stream starts with a redraw anyway).
+   * Not `off`/`on`: tmux 3.3a's `on` resets the pane's offset under output blocks
+   * still queued for this client and the server dies ("not enough data", measured
+   * after a portal restart during heavy output); `pause` drops those blocks first.
    */
   detached(p: Pane): void {
     if (!p.streams.size) {
-      if (p.tmuxPaused) {
-        p.tmuxPaused = false;
-        this.send(`refresh-client -A '${p.id}:continue'`);
-      }
-      this.send(`refresh-client -A '${p.id}:off'`);
+      if (!p.tmuxPaused) this.send(`refresh-client -A '${p.id}:pause'`);
+      p.tmuxPaused = false;
       if (this.panes.get(p.id) === p) this.panes.delete(p.id);
       this.holdLoop();
     } else this.checkPause(p);
