@@ -18,6 +18,7 @@ import { freePort } from '../../src/check/proc';
 import { launchChromium } from '../helpers/chromium';
 import { startServe, stopServe, Serve } from '../helpers/portal';
 import { cleanupClass, IS_ROOT, writeRoster } from './helpers';
+import { screenText, waitScreen as waitFor } from '../helpers/screen';
 
 const shots = process.env.TRACELAB_SCREENSHOTS;
 const LABS = path.join(REPO, 'labs');
@@ -50,18 +51,8 @@ function stopPortal(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return stopServe(s, signal);
 }
 
-const screen = (p: Page, sel = '#term') => p.locator(`${sel} .xterm-rows`).innerText();
-
-async function waitScreen(p: Page, re: RegExp, what: string, sel = '#term', ms = 20000): Promise<string> {
-  const end = Date.now() + ms;
-  let last = '';
-  while (Date.now() < end) {
-    last = await screen(p, sel).catch(() => '');
-    if (re.test(last)) return last;
-    await p.waitForTimeout(100);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the screen shows:\n${last}`);
-}
+const screen = screenText;
+const waitScreen = (p: Page, re: RegExp, what: string, sel = '#term', ms = 20000) => waitFor(p, re, what, { sel, ms });
 
 async function typeIn(p: Page, cmd: string, sel = '#term'): Promise<void> {
   await p.locator(`${sel} .xterm-helper-textarea`).focus();

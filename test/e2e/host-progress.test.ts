@@ -17,6 +17,7 @@ import { launchChromium } from '../helpers/chromium';
 import { buildApp, App } from '../../portal/server/app';
 import { tempData, testConfig, cleanupData, FIXTURE_LABS } from '../server/harness';
 import { BACKEND, registerSlowStartBackend } from '../server/slow-start-host';
+import { waitScreen as waitFor } from '../helpers/screen';
 
 const shots = process.env.TRACELAB_SCREENSHOTS;
 
@@ -51,18 +52,7 @@ async function labPage(user: string): Promise<Page> {
   return page;
 }
 
-const screen = (page: Page) => page.locator('#term .xterm-rows').innerText();
-
-async function waitScreen(page: Page, re: RegExp, what: string, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  let last = '';
-  while (Date.now() < end) {
-    last = await screen(page).catch(() => '');
-    if (re.test(last)) return;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the screen shows:\n${last}`);
-}
+const waitScreen = (page: Page, re: RegExp, what: string, ms = 20000) => waitFor(page, re, what, { ms });
 
 async function shot(page: Page, name: string): Promise<void> {
   if (shots) await page.screenshot({ path: path.join(shots, name) });

@@ -13,6 +13,7 @@ import { FIXTURE_LABS, tempData, cleanupData } from '../server/harness';
 import { freePort } from '../../src/check/proc';
 import { launchChromium } from '../helpers/chromium';
 import { startServe, stopServe, Serve } from '../helpers/portal';
+import { screenText, waitScreen as waitFor } from '../helpers/screen';
 
 const shots = process.env.TRACELAB_SCREENSHOTS;
 
@@ -35,18 +36,8 @@ function stopPortal(): Promise<void> {
 }
 
 /** The terminal's visible text, as rendered in the page. */
-const screen = () => page.locator('#term .xterm-rows').innerText();
-
-async function waitScreen(re: RegExp, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  let last = '';
-  while (Date.now() < end) {
-    last = await screen().catch(() => '');
-    if (re.test(last)) return;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the screen shows:\n${last}`);
-}
+const screen = () => screenText(page);
+const waitScreen = (re: RegExp, what: string, ms = 15000) => waitFor(page, re, what, { ms });
 
 async function waitConnected(): Promise<void> {
   await page.waitForSelector('#term-state.attached', { timeout: 20000 });

@@ -18,7 +18,7 @@ import { SshHost, ReattachingShell } from '../../portal/hosts/ssh';
 import { VagrantHost } from '../../portal/hosts/vagrant';
 import { LabHostError, Progress } from '../../portal/hosts/types';
 import { FIXTURE_LABS, tempData, cleanupData, testConfig, login } from '../server/harness';
-import { startSshd, sshdAvailable, Sshd } from '../hosts/sshd-fixture';
+import { startSshd, sshdAvailable, Sshd, killRemoteTmux } from '../hosts/sshd-fixture';
 
 const skip = sshdAvailable();
 const SOCKET = `tracelab-hu-${process.pid}`;
@@ -160,8 +160,7 @@ after(async () => {
   if (skip) return;
   thawAll();
   await portal?.close();
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server'], { stdio: 'ignore' });
-  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true });
+  killRemoteTmux(SOCKET);
   await sshd.stop();
   cleanupData(data);
   fs.rmSync(work, { recursive: true, force: true });

@@ -20,6 +20,7 @@ import { FIXTURE_LABS, tempData, cleanupData } from '../server/harness';
 import { freePort } from '../../src/check/proc';
 import { launchChromium } from '../helpers/chromium';
 import { startServe, stopServe, Serve } from '../helpers/portal';
+import { screenText, waitScreen as waitFor } from '../helpers/screen';
 
 let data: string;
 let portal: Serve | null = null;
@@ -46,18 +47,8 @@ function tmuxServerPid(): number {
   return Number(r.stdout.trim());
 }
 
-const screen = () => page.locator('#term .xterm-rows').innerText();
-
-async function waitScreen(re: RegExp, what: string, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  let last = '';
-  while (Date.now() < end) {
-    last = await screen().catch(() => '');
-    if (re.test(last)) return;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the screen shows:\n${last}`);
-}
+const screen = () => screenText(page);
+const waitScreen = (re: RegExp, what: string, ms = 20000) => waitFor(page, re, what, { ms });
 
 async function typeCommand(cmd: string): Promise<void> {
   await page.locator('#term .xterm-helper-textarea').focus();

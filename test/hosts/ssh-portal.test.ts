@@ -3,14 +3,14 @@
 // sshd of test/hosts/sshd-fixture.ts), and a page that never carries the portal's key.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { buildApp } from '../../portal/server/app';
 import { FIXTURE_LABS, tempData, cleanupData, testConfig } from '../server/harness';
-import { startSshd, sshdAvailable, Sshd } from './sshd-fixture';
+import { startSshd, sshdAvailable, Sshd, killRemoteTmux } from './sshd-fixture';
+import { waitScreen as waitFor } from '../helpers/screen';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = sshdAvailable() ?? (fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing`);
@@ -49,23 +49,13 @@ after(async () => {
   if (skip) return;
   await browser?.close();
   await portal?.close();
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server'], { stdio: 'ignore' });
-  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true });
+  killRemoteTmux(SOCKET);
   await sshd.stop();
   cleanupData(data);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function waitScreen(re: RegExp, what: string, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  let last = '';
-  while (Date.now() < end) {
-    last = await page.locator('#term .xterm-rows').innerText().catch(() => '');
-    if (re.test(last)) return last;
-    await page.waitForTimeout(150);
-  }
-  throw new Error(`timed out waiting for ${what} (${re}); the screen shows:\n${last}`);
-}
+const waitScreen = (re: RegExp, what: string, ms = 30_000) => waitFor(page, re, what, { ms });
 
 test('in Chromium: the lab page\'s terminal is a tmux shell on the ssh host; the page holds no key', { skip: skip ?? false }, async () => {
   await page.goto(`${base}?token=${encodeURIComponent(portal.issueLoginToken())}`);

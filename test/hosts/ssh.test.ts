@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { SshHost, ReattachingShell, inventoryHosts, hostForUser, shq } from '../../portal/hosts/ssh';
 import { LabHostError, ShellStream } from '../../portal/hosts/types';
-import { startSshd, sshdAvailable, freePort, Sshd } from './sshd-fixture';
+import { startSshd, sshdAvailable, freePort, Sshd, killRemoteTmux } from './sshd-fixture';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const skip = sshdAvailable();
@@ -75,9 +75,7 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server'], { stdio: 'ignore' });
-  // tmux leaves its socket file when the last session was killed rather than exited
-  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true });
+  killRemoteTmux(SOCKET);
   await sshd.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });

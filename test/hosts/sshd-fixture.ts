@@ -150,3 +150,13 @@ export async function startSshd(): Promise<Sshd> {
   };
   return sshd;
 }
+
+/**
+ * Kill the tmux server the ssh host started "remotely" (here: on this machine, socket
+ * `-L name`) and its socket file, which tmux leaves when its last session was killed
+ * rather than exited.
+ */
+export function killRemoteTmux(socketName: string): void {
+  spawnSync('tmux', ['-L', socketName, 'kill-server'], { stdio: 'ignore' });
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, socketName), { force: true });
+}

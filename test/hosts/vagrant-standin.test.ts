@@ -5,13 +5,12 @@
 // test/hosts/sshd-fixture.ts, so everything after `vagrant up` is real ssh.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { VagrantHost, parseMachineReadable, rewriteSshConfig } from '../../portal/hosts/vagrant';
 import { LabHostError, Progress } from '../../portal/hosts/types';
-import { startSshd, sshdAvailable, Sshd } from './sshd-fixture';
+import { startSshd, sshdAvailable, Sshd, killRemoteTmux } from './sshd-fixture';
 import { HOST_BACKENDS } from '../../portal/hosts';
 import { buildApp } from '../../portal/server/app';
 import { MSG } from '../../portal/shared/protocol';
@@ -82,8 +81,7 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server'], { stdio: 'ignore' });
-  fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, SOCKET), { force: true });
+  killRemoteTmux(SOCKET);
   await sshd.stop();
   fs.rmSync(work, { recursive: true, force: true });
 });
