@@ -24,6 +24,10 @@ export function testConfig(dataDir: string, over: Partial<Config> = {}): Config 
 export function cleanupData(dataDir: string): void {
   const sock = path.join(dataDir, 'tmux.sock');
   if (fs.existsSync(sock)) spawnSync('tmux', ['-S', sock, 'kill-server'], { stdio: 'ignore' });
+  // tmux 3.3a can wedge on kill-server when a control-mode client's portal was killed
+  // (-9): the server stops accepting and waits forever for that client, which waits for
+  // the server. Kill whatever still names this socket, so no test leaves them behind.
+  spawnSync('pkill', ['-KILL', '-f', `^tmux -S ${sock} `], { stdio: 'ignore' });
   // The shells die of SIGHUP just after kill-server returns, and bash writes its history
   // into the workspace on the way out: a one-shot recursive rm then fails ENOTEMPTY.
   fs.rmSync(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
