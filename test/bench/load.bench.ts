@@ -108,6 +108,7 @@ export async function run(): Promise<void> {
     // A gap counts from here: a terminal silent since before the window stalled from its start.
     const tm = Date.now();
     lastAt.fill(tm);
+    const bytesAtStart = bytes.slice();
     measuring = true;
     const rssStreaming = rssKb(portal.pid);
     // The portal's event-loop delay, second by second, from inside the portal.
@@ -151,6 +152,9 @@ export async function run(): Promise<void> {
     await sleep(AFTER_MS);
     const tend = Date.now();
     measuring = false;
+    // What reached the browser side, per terminal: a shell alone prints ~21.8 KB/s (1092 B per 50 ms).
+    const kbEach = bytes.map((b, k) => (b - bytesAtStart[k]) / 1024 / ((tend - tm) / 1000));
+    const kbps = { ...summarize(kbEach), min: Math.min(...kbEach) };
     clearInterval(eldTimer);
     eldTimer = undefined;
     for (const c of conns) c.send('\x03');
@@ -169,6 +173,7 @@ export async function run(): Promise<void> {
       ['terminals that printed nothing while measured', users.length - perTerminal.length],
       ['longest stall any terminal saw', `${fmt(longest)} ms`],
       ['  before the checks / during / after', `${fmt(worst(tm, tc))} / ${fmt(worst(tc, tdone))} / ${fmt(worst(tdone, tend))} ms`],
+      ['output delivered per terminal: p50 / min (a shell alone: 21.8)', `${fmt(kbps.p50)} / ${fmt(kbps.min)} KB/s`],
       ['per-terminal longest stall p50 / p95', `${fmt(pt.p50)} / ${fmt(pt.p95)} ms`],
       ['portal event-loop delay max: before / during / after', `${fmt(eldMax(tm, tc))} / ${fmt(eldMax(tc, tdone))} / ${fmt(eldMax(tdone, tend))} ms`],
       ['bench clients\' event-loop delay max: same windows', `${fmt(eldMax(tm, tc, 'bench'))} / ${fmt(eldMax(tc, tdone, 'bench'))} / ${fmt(eldMax(tdone, tend, 'bench'))} ms`],
