@@ -111,8 +111,15 @@ export function exitedWithin(
   });
 }
 
-/** A lab's server app, started and listening; or why it would not (the student's fault). */
-export type ServerApp = { app: Spawned; port: number } | { error: string; evidence: string };
+/** What a server app may print while a check runs; past it the output is cut and the check fails. */
+export const SERVER_OUTPUT_CAP = 64 * 1024;
+
+/**
+ * A lab's server app, started and listening; or why it would not (the student's fault).
+ * `flooded()`, asked once the app has been stopped, is the failure message when it
+ * printed SERVER_OUTPUT_CAP or more (a log line per chunk, a debug loop), else null.
+ */
+export type ServerApp = { app: Spawned; port: number; flooded(): string | null } | { error: string; evidence: string };
 
 /**
  * Start a lab's server app the way its steps do (in app/, PORT set, the lab's
@@ -131,7 +138,7 @@ export async function startServerApp(
   const port = await freePort();
   opts.log(`starting ${script} on port ${port}${opts.note ? ` (${opts.note})` : ''}`);
   const args = [...(opts.preload ?? []).flatMap((m) => ['-r', m]), script];
-  const app = spawnGroup(node, args, { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: 64 * 1024 });
+  const app = spawnGroup(node, args, { cwd: appDir, env: appEnv({ PORT: String(port) }), maxOutputBytes: SERVER_OUTPUT_CAP });
   try {
     await Promise.race([
       waitForPort(port, Math.min(15000, remaining(opts.deadline))),
@@ -143,5 +150,11 @@ export async function startServerApp(
     await app.stop();
     return { error: (e as Error).message, evidence: tail(app.output(), 15) };
   }
-  return { app, port };
+  // The capture keeps the head and drops the rest, so a full capture means the app
+  // printed at least that much (a cut multi-byte character still counts as full).
+  const flooded = () =>
+    Buffer.byteLength(app.output()) >= SERVER_OUTPUT_CAP
+      ? `app/${script} printed more than ${SERVER_OUTPUT_CAP / 1024} KB while it served the check's requests; a server should print a line or two, not one per request or chunk`
+      : null;
+  return { app, port, flooded };
 }

@@ -94,3 +94,33 @@ test('lab 0: answers are compared loosely (case, sys_ prefix, URL without slash)
   const url = r.steps[1];
   assert.equal((url.data as { kind: string }).kind, 'histograms');
 });
+
+// A server's output is capped at 64 KB (startServerApp); printing past the cap fails the
+// check in every lab, whatever else the trace showed (as lab 1 does), and says so.
+const FLOOD = "\nserver.on('request', function () { for (var k = 0; k < 300; k++) { console.log('flood flood flood flood flood ' + k); } });\n";
+
+test('lab 0: a server that floods its output fails and says so, even with right answers', { skip: !labs.has('00-warm-up') }, async () => {
+  const r = await judge('00-warm-up', (dir) => {
+    fs.appendFileSync(path.join(dir, 'app', 'echo-server.js'), FLOOD);
+    fs.mkdirSync(path.join(dir, '.tracelab'));
+    fs.writeFileSync(path.join(dir, '.tracelab', 'answers.json'), JSON.stringify({ 'busiest-syscall': 'futex', 'slowest-url': '/page.txt.sum' }));
+  });
+  assert.equal(r.passed, false);
+  for (const s of r.steps) {
+    assert.equal(s.passed, false, s.id);
+    assert.match(s.message, /^app\/echo-server\.js printed more than 64 KB/);
+    assert.match(s.evidence ?? '', /flood flood/);
+  }
+});
+
+test('lab 2: a fixed server that floods its output fails and says so', { skip: !labs.has('02-restify') }, async () => {
+  const r = await judge('02-restify', (dir) => {
+    solve('02-restify', dir);
+    fs.appendFileSync(path.join(dir, 'app', 'demo.js'), FLOOD);
+  });
+  assert.equal(r.passed, false);
+  for (const s of r.steps) {
+    assert.equal(s.passed, false, s.id);
+    assert.match(s.message, /^app\/demo\.js printed more than 64 KB/);
+  }
+});

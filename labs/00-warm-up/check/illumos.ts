@@ -72,6 +72,8 @@ export const checkIllumos: LabChecker = async (ctx) => {
   } finally {
     await app.stop();
   }
+  const flood = started.flooded();
+  if (flood) return { passed: false, steps: allFailed(flood, firstLines(app.output(), 10)) };
   if (failure) return { passed: false, steps: allFailed(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
 
   const counts = parseCounts(scOut)

@@ -139,6 +139,8 @@ export const check: LabChecker = async (ctx) => {
   }
   const [scOut, latOut] = await Promise.all([sc.stop(), lat.stop()]);
   await app.stop();
+  const flood = started.flooded();
+  if (flood) return { passed: false, steps: allFailed(flood, excerpt(app.output(), 10)) };
   if (failure) return { passed: false, steps: allFailed(`the server did not answer: ${failure}`, tail(app.output(), 10)) };
 
   const counts = [...parseCounts(scOut).entries()].sort((a, b) => b[1] - a[1]);

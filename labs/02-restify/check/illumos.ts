@@ -43,6 +43,8 @@ export const checkIllumos: LabChecker = async (ctx) => {
   } finally {
     await app.stop();
   }
+  const flood = started.flooded();
+  if (flood) return { passed: false, steps: both(flood, firstLines(app.output(), 10)) };
 
   const hists = parseHistograms(trace).filter((h) => histogramTotal(h) > 0);
   const timed = hists.map((h) => ({ name: handlerName(h), medianUs: histogramPercentile(h, 0.5), calls: histogramTotal(h) }));

@@ -50,6 +50,8 @@ export const check: LabChecker = async (ctx) => {
   const wrong = await sendRequests(port);
   const trace = await tracer.stop();
   await app.stop();
+  const flood = started.flooded();
+  if (flood) return { passed: false, steps: both(flood, excerpt(app.output(), 10)) };
 
   const hists = parseHistograms(trace, 'us');
   const timed = hists.map((h) => ({ name: histKey(h.title), medianUs: medianUs(h), calls: h.buckets.reduce((a, b) => a + b.count, 0) }));
