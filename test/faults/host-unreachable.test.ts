@@ -287,7 +287,7 @@ test('exec: a frozen listener (sessions still answer keepalives) is caught by th
   await h.stop();
 });
 
-test('vagrant: a failing `vagrant ssh-config` after `up` closes the progress feed with the reason', { skip: skip ?? false, timeout: 60_000 }, async () => {
+test('stand-in vagrant: a failing `vagrant ssh-config` after `up` closes the progress feed with the reason', { skip: skip ?? false, timeout: 60_000 }, async () => {
   const bin = path.join(work, 'vagrant-bin');
   fs.mkdirSync(bin, { recursive: true });
   // Stand-in vagrant (no VM boots here): `up` works, `ssh-config` fails as it does for a box with no SSH yet.

@@ -203,7 +203,11 @@ test('a dead or silent host is reported as HOST_UNREACHABLE, never a hang', { sk
   };
   // nothing listening
   const closed = await freePort();
+  let t = Date.now();
   await assert.rejects(host({ host: 'lab', inventory: inv(closed) }).start(), (e: LabHostError) => e.code === 'HOST_UNREACHABLE' && /refused/i.test(e.message));
+  const refusedMs = Date.now() - t;
+  // a refused connection is known at once: no timeout should be waited out
+  assert.ok(refusedMs < 5000, `a refused connection took ${refusedMs} ms to report`);
   // accepts TCP, never says a word: only the timeouts can end this
   const silent = net.createServer(() => undefined);
   const sockets: net.Socket[] = [];
@@ -211,7 +215,13 @@ test('a dead or silent host is reported as HOST_UNREACHABLE, never a hang', { sk
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   try {
     const port = (silent.address() as net.AddressInfo).port;
+    t = Date.now();
     await assert.rejects(host({ host: 'lab', inventory: inv(port), connectTimeoutSec: 2 }).start(), (e: LabHostError) => e.code === 'HOST_UNREACHABLE');
+    const silentMs = Date.now() - t;
+    // ConnectTimeout 2 s bounds it (with the slack of a busy shared machine), not ssh's own defaults (minutes)
+    console.log(`# silent host: HOST_UNREACHABLE after ${(silentMs / 1000).toFixed(1)} s (ConnectTimeout 2 s); refused after ${refusedMs} ms`);
+    assert.ok(silentMs >= 1500, `reported after ${silentMs} ms: before the 2 s connect timeout could have run out`);
+    assert.ok(silentMs < 15_000, `a silent host took ${silentMs} ms to report with ConnectTimeout 2 s`);
   } finally {
     for (const s of sockets) s.destroy();
     silent.close();

@@ -123,7 +123,9 @@ test('stack aggregation blocks end at the count line (talk lab 4 frames, joined 
   assert.deepEqual(jsFrames(s).map((f) => `${f.file}:${f.line}`), ['/home/student/nodeconf/leak2.js:15']);
 });
 
-test('dtrace -l listing: 5 columns, and 3 when module/function are blank', () => {
+test('dtrace -l listing (constructed input, not captured): 5 columns, and 3 when module/function are blank', () => {
+  // Constructed in dtrace -l's documented layout (ID PROVIDER MODULE FUNCTION NAME),
+  // not captured from an illumos machine: the BEGIN row has blank module/function.
   const list = parseProbeList(
     '   ID   PROVIDER            MODULE                          FUNCTION NAME\n' +
       '    1     dtrace                                                     BEGIN\n' +
