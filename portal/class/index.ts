@@ -128,20 +128,23 @@ export class ClassMode {
     res.redirect(302, u && u.role === 'instructor' ? '/class' : '/');
   };
 
-  /** The one authorization check for HTTP (after the session middleware set res.locals.user). */
+  /**
+   * The one authorization check for HTTP (after the session middleware set res.locals.user).
+   * Default deny: a request that matches no entry of the route table ends here with a 404,
+   * before any router sees it. The table and express match the same raw pathname the same
+   * way (case-sensitive, see app.ts), so no spelling of a path (`/API/class/grid`,
+   * `/api/%63lass/grid`, `/api//class/grid`) reaches a handler the table did not decide on.
+   */
   authorize = (req: Request, res: Response, next: NextFunction): void => {
     const m = match(req.method, req.path);
-    if (!m) return next(); // not a route: the 404 handlers answer
+    const refuse = (status: number, code: string, message: string) => {
+      if (req.path.startsWith('/api/')) res.status(status).json({ error: { code, message } });
+      else res.status(status).type('text/plain').send(`${code}: ${message}\n`);
+    };
+    if (!m) return refuse(404, 'NOT_FOUND', `nothing at ${req.path.slice(0, 100)}`);
     const caller = this.caller((res.locals.user as string) ?? null);
     const d = decide(m.route, m.params, caller, this.studentOf);
-    if (!d.ok) {
-      if (req.path.startsWith('/api/')) {
-        res.status(d.status).json({ error: { code: d.code, message: d.message } });
-      } else {
-        res.status(d.status).type('text/plain').send(`${d.code}: ${d.message}\n`);
-      }
-      return;
-    }
+    if (!d.ok) return refuse(d.status, d.code, d.message);
     if (caller && caller.role === 'student') this.observe(m.route.path, req, res, caller);
     next();
   };
@@ -220,7 +223,8 @@ export class ClassMode {
   }
 
   private makeRouter(): express.Router {
-    const r = express.Router();
+    // Case-sensitive like the route table (a router does not inherit the app's setting).
+    const r = express.Router({ caseSensitive: true });
     const me = (res: Response) => this.caller(res.locals.user as string)!;
     const wrap = (h: (req: Request, res: Response) => Promise<unknown> | unknown) => (req: Request, res: Response, next: NextFunction) => {
       Promise.resolve().then(() => h(req, res)).catch(next);
@@ -371,20 +375,29 @@ export class ClassMode {
 
   // --- spectate ------------------------------------------------------------------------
 
-  /** Handle the upgrade if it is a class WebSocket; false = not ours (the terminal gateway's). */
+  /**
+   * Every WebSocket upgrade comes here first. Default deny, as for HTTP: a path that
+   * matches no WS entry of the route table is refused (404). The class sockets are
+   * decided and handled here; false = the table's other WebSocket, the terminal
+   * gateway's. The path is the raw request path, as the table sees it for HTTP: no
+   * URL resolution (`/api/./class/...`, `//host/api/...` are not another spelling).
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url || '/', 'http://x');
-    if (!url.pathname.startsWith('/api/class/')) return false;
+    const raw = req.url || '/';
+    const q = raw.search(/[?#]/);
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1).split('#')[0]);
     const refuse = (status: number, why: string) => {
       const body = `${why}\n`;
       socket.write(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Tracelab-Refused: ${why.replace(/[^\x20-\x7e]/g, '?')}\r\n\r\n${body}`);
       socket.destroy();
     };
-    const m = match('WS', url.pathname);
+    const m = match('WS', pathname);
     if (!m) {
-      refuse(404, `NOT_FOUND: no WebSocket at ${url.pathname.slice(0, 100)}`);
+      refuse(404, `NOT_FOUND: no WebSocket at ${pathname.slice(0, 100).replace(/[^\x20-\x7e]/g, '?')}`);
       return true;
     }
+    if (!m.route.path.startsWith('/api/class/')) return false;
     const caller = this.caller(this.auth.userOf(req));
     const d = decide(m.route, m.params, caller, this.studentOf);
     if (!d.ok) {
@@ -397,7 +410,7 @@ export class ClassMode {
       return true;
     }
     const student = m.params.student;
-    const size = clampSize(Number(url.searchParams.get('cols')), Number(url.searchParams.get('rows')));
+    const size = clampSize(Number(query.get('cols')), Number(query.get('rows')));
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
       ws.on('close', () => this.sockets.delete(ws));

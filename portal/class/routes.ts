@@ -60,9 +60,17 @@ export interface Compiled extends RouteSpec {
   keys: string[];
 }
 
+/**
+ * A table path as a regular expression over the raw (not %-decoded) pathname, the
+ * way express matches it with the app's settings (app.ts: case-sensitive routing,
+ * non-strict: one optional trailing slash). Case-sensitive, and a literal segment
+ * matches only itself: `/API/class/grid`, `/api/%63lass/grid` and `/api//class/grid`
+ * match no entry, and `authorize` answers 404 for every request that matches none.
+ */
 export function compile(spec: RouteSpec): Compiled {
   const keys: string[] = [];
   const src = spec.path
+    .replace(/\/$/, '')
     .split('/')
     .map((seg) => {
       if (seg === '*') return '.*';

@@ -46,7 +46,8 @@ const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) =
 const userOf = (res: Response): string => res.locals.user as string;
 
 export function apiRouter(config: Config, store: Store, hosts: Hosts, checks: CheckQueue<CheckResponse>): express.Router {
-  const r = express.Router();
+  // Case-sensitive like the route table (portal/class/routes.ts): a router does not inherit the app's setting.
+  const r = express.Router({ caseSensitive: true });
   const lab = (id: string): LabManifest => getLab(id, config.labsDir);
 
   r.get('/labs', wrap((_req, res) => {

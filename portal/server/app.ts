@@ -51,6 +51,11 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
   const hosts = new Hosts(config, store);
   const classMode = createClassMode(config, store, auth, hosts, log);
   const app = express();
+  // Routing must match paths exactly as the route table does (portal/class/routes.ts): express
+  // is case-insensitive by default, and `/API/class/grid` would reach a handler the table never
+  // decided on. Set before the first route (the app's router takes it when it is made). Not
+  // strict: both accept one trailing slash. Routers made elsewhere pass { caseSensitive: true }.
+  app.set('case sensitive routing', true);
   app.disable('x-powered-by');
   app.set('etag', false);
 

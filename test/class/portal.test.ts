@@ -7,6 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http from 'http';
 import { buildApp, App } from '../../portal/server/app';
 import { ClassService } from '../../portal/class/service';
 import { ROUTES, RouteSpec } from '../../portal/class/routes';
@@ -79,7 +80,9 @@ test('authorization matrix: every route in the table × anonymous / owner / othe
       const want = expected(r.access, who);
       rows.push(`${r.method.padEnd(4)} ${r.path.padEnd(48)} ${who.padEnd(10)} ${status}`);
       if (want === 'allowed') {
-        // Allowed means the authorization layer let it through: the route may still say 400/404/409.
+        // Allowed means the authorization layer let it through: the route may still say 400/404/409,
+        // but never fall over (a 5xx would hide whether the handler ran at all).
+        assert.ok(status < 500, `${r.method} ${r.path} as ${who}: allowed, but answered ${status}`);
         if (r.access !== 'anonymous') assert.ok(status !== 401 && status !== 403, `${r.method} ${r.path} as ${who}: expected to be allowed, got ${status}`);
         else assert.notEqual(status, 403, `${r.method} ${r.path} as ${who}`);
       } else {
@@ -88,6 +91,140 @@ test('authorization matrix: every route in the table × anonymous / owner / othe
     }
   }
   console.log(`# ${ROUTES.length} routes × 4 callers:\n# ${rows.join('\n# ')}`);
+});
+
+/**
+ * One request exactly as given (no URL normalisation: fetch and ws resolve `/./` and
+ * may re-encode), as `who`; the HTTP status, or 101 for an accepted WebSocket.
+ */
+async function rawCall(method: RouteSpec['method'], rawPath: string, who: string | null, logout = false): Promise<number> {
+  const u = new URL(base);
+  const headers: Record<string, string> = { Origin: origin, Host: u.host };
+  // Logging out (by any spelling that gets through) ends the session it is called with: a session of its own.
+  if (who) headers.Cookie = logout ? await login(base, svc.cs.issueJoinToken(IDS[who])) : cookies[who];
+  if (method === 'WS') Object.assign(headers, { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': Buffer.from('0123456789abcdef').toString('base64') });
+  else if (method === 'POST') Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': '2' });
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method: method === 'WS' ? 'GET' : method, path: rawPath, headers, agent: false });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode || 0);
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
+type Variant = { path: string; how: string };
+
+/**
+ * Other spellings of a table route's sample path. `literal` ones change a fixed
+ * segment of the path (letter case, a %-escape, a doubled or encoded slash, a `/./`):
+ * they are a different path to the table, so they must match no entry. The others
+ * keep the literal segments and change only the parameters or add a trailing slash:
+ * the same route, so the same decision.
+ */
+function variants(r: RouteSpec): { literal: Variant[]; same: Variant[] } {
+  const segs = r.path.split('/').slice(1);
+  const isLiteral = (seg: string) => seg !== '*' && !seg.startsWith(':') && seg !== '';
+  const build = (f: (seg: string, i: number) => string) => concrete({ ...r, path: '/' + segs.map(f).join('/') });
+  const literal: Variant[] = [];
+  const lit = (how: string, path: string) => literal.push({ how, path });
+  const canonical = concrete(r);
+  if (segs.some((x) => isLiteral(x) && /[a-z]/.test(x))) lit('upper case', build((x) => (isLiteral(x) ? x.toUpperCase() : x)));
+  segs.forEach((seg, i) => {
+    if (!isLiteral(seg)) return;
+    const at = (g: (x: string) => string) => build((x, j) => (j === i ? g(x) : x));
+    if (/[a-z]/.test(seg)) {
+      const k = seg.search(/[a-z]/);
+      lit(`mixed case in '${seg}'`, at((x) => x.slice(0, k) + x[k].toUpperCase() + x.slice(k + 1)));
+      lit(`mixed case at the end of '${seg}'`, at((x) => x.slice(0, -1) + x.slice(-1).toUpperCase()));
+    }
+    const hex = seg.charCodeAt(0).toString(16);
+    lit(`%-encoded '${seg[0]}' in '${seg}'`, at((x) => `%${hex}${x.slice(1)}`));
+    lit(`%-encoded (upper hex) '${seg[0]}' in '${seg}'`, at((x) => `%${hex.toUpperCase()}${x.slice(1)}`));
+  });
+  lit('leading //', '/' + canonical);
+  for (let i = 1; i < canonical.length; i++) {
+    if (canonical[i] !== '/') continue;
+    // Only slashes between literal segments: under /static/* a doubled slash is still a file name.
+    if (r.path.includes('*') && i >= canonical.indexOf('/', 1)) break;
+    lit(`// before '${canonical.slice(i + 1).split('/')[0]}'`, canonical.slice(0, i) + '//' + canonical.slice(i + 1));
+    lit(`%2F before '${canonical.slice(i + 1).split('/')[0]}'`, canonical.slice(0, i) + '%2F' + canonical.slice(i + 1));
+    lit(`/./ before '${canonical.slice(i + 1).split('/')[0]}'`, canonical.slice(0, i) + '/.' + canonical.slice(i));
+  }
+  const same: Variant[] = [];
+  if (canonical !== '/') same.push({ how: 'trailing slash', path: canonical + '/' });
+  if (r.path.includes(':student')) {
+    same.push({ how: 'student id upper case', path: concrete(r).replace(`/${A}`, `/${A.toUpperCase()}`) });
+    same.push({ how: 'student id %-encoded', path: concrete(r).replace(`/${A}`, '/' + [...A].map((c) => '%' + c.charCodeAt(0).toString(16)).join('')) });
+  }
+  return { literal: literal.filter((v) => v.path !== canonical), same };
+}
+
+test('authorization matrix, other spellings: upper/mixed case, %-escapes, // and /./ of every route never get further than the canonical path', { skip, timeout: 120_000 }, async () => {
+  let n = 0;
+  const failures: string[] = [];
+  for (const r of ROUTES) {
+    const { literal, same } = variants(r);
+    for (const who of ['anonymous', 'owner', 'other'] as Who[]) {
+      const caller = who === 'anonymous' ? null : who;
+      const want = expected(r.access, who);
+      for (const v of literal) {
+        // Not a path in the table: a logged-in caller gets 404 before any router, anyone else 401.
+        const status = await rawCall(r.method, v.path, caller, r.path === '/api/logout');
+        n++;
+        // (A WebSocket's path is checked against the table before its session: 404 for anyone.)
+        const ok = who === 'anonymous' ? status === 401 || status === 404 : status === 404;
+        if (!ok) failures.push(`${r.method} ${v.path} (${v.how}) as ${who}: ${status}, want ${who === 'anonymous' ? '401 or 404' : 404}`);
+      }
+      if (want === 'allowed') continue;
+      for (const v of same) {
+        const status = await rawCall(r.method, v.path, caller, r.path === '/api/logout');
+        n++;
+        // The same route: refused as the canonical path is (a student id in another case is another
+        // id: 403 as well); the terminal gateway takes only its exact path (404 for a trailing slash).
+        if (status !== want && status !== 404) failures.push(`${r.method} ${v.path} (${v.how}) as ${who}: ${status}, the canonical path is ${want}`);
+      }
+    }
+  }
+  assert.deepEqual(failures, [], `spellings that got further than the canonical path (${failures.length} of ${n})`);
+  assert.ok(n > ROUTES.length * 20, `only ${n} requests`);
+  console.log(`# ${n} other spellings of ${ROUTES.length} routes: each refused as the table says`);
+});
+
+test('a path outside the route table is 404 before any router, even logged in (instructor included)', { skip }, async () => {
+  const outside: [RouteSpec['method'], string][] = [
+    ['GET', '/nope'],
+    ['GET', '/api/nope'],
+    ['GET', '/api/class/nope'],
+    ['GET', '/api/class/students'],
+    ['GET', '/api/logout'],
+    ['POST', '/api/class/grid'],
+    ['POST', '/class'],
+    ['GET', '/api/class/students/mx-a/reset'],
+    ['GET', '/api/labs/00-hello/check/status/x'],
+    ['WS', '/api/class/spectate'],
+    ['WS', '/API/class/spectate/mx-a'],
+    ['WS', '/api/Terminal'],
+  ];
+  for (const who of ['owner', 'other', 'instructor']) {
+    for (const [m, p] of outside) {
+      assert.equal(match(m, p), null, `${m} ${p} is in the table`);
+      assert.equal(await rawCall(m, p, who), 404, `${m} ${p} as ${who}`);
+    }
+    // Methods the table has no entry for at all.
+    for (const m of ['PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      assert.equal(await rawCall(m as RouteSpec['method'], '/api/class/grid', who), 404, `${m} /api/class/grid as ${who}`);
+    }
+  }
+  // The pages and assets the table lists still work (derived from the table, not a hand list).
+  for (const p of ['/', '/labs/00-hello', '/static/style.css', '/api/labs']) assert.equal(await rawCall('GET', p, 'owner'), 200, p);
+  assert.equal(await rawCall('GET', '/class', 'instructor'), 200);
 });
 
 test('the route table declares every route the express app has', { skip }, () => {
