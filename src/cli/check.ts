@@ -37,11 +37,26 @@ function usage(msg: string): number {
   return EXIT.USAGE;
 }
 
+/** Lines of evidence shown under a passed step (a failed step shows all of its evidence). */
+export const PASSED_EVIDENCE_LINES = 4;
+
+/**
+ * The human form of a result: per step a ✔/✘ line and its evidence, indented. A failed
+ * step shows all its evidence (what to look at); a passed one its first few lines, so a
+ * student sees what the trace showed when they were right, too, without a wall of text.
+ */
 export function formatResult(r: CheckResult): string {
   const out: string[] = [];
   for (const s of r.steps) {
     out.push(`${s.passed ? '✔' : '✘'} ${s.id}: ${s.message}`);
-    if (!s.passed && s.evidence) out.push(s.evidence.replace(/^/gm, '    │ '));
+    const ev = s.evidence?.replace(/\s+$/, '');
+    if (!ev) continue;
+    let lines = ev.split('\n');
+    if (s.passed && lines.length > PASSED_EVIDENCE_LINES) {
+      const more = lines.length - PASSED_EVIDENCE_LINES;
+      lines = [...lines.slice(0, PASSED_EVIDENCE_LINES), `… ${more} more line${more === 1 ? '' : 's'} (--json shows all)`];
+    }
+    out.push(lines.map((l) => `    │ ${l}`).join('\n'));
   }
   out.push('');
   out.push(`${r.lab}: ${r.passed ? 'PASSED' : 'NOT YET'} (${(r.durationMs / 1000).toFixed(1)} s, ${r.track} track)`);

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { checkedLabs, copyLab, rmCopy, tracelab, processesUsing, CLI } from './helpers';
+import { formatResult, PASSED_EVIDENCE_LINES } from '../../src/cli/check';
 
 // Lab 1's app is the smallest to break on purpose; skip if it is not here.
 const LAB = checkedLabs().find((id) => id === '01-bug-hunt');
@@ -35,6 +36,39 @@ test('check: usage errors exit 2 with a message', () => {
   r = tracelab(['check', '--help']);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /usage: tracelab check <lab>/);
+});
+
+test('formatResult: evidence under every step, a passed step\'s cut to its first lines', () => {
+  const long = Array.from({ length: 9 }, (_, i) => `line ${i + 1}`).join('\n');
+  const out = formatResult({
+    lab: '00-warm-up',
+    track: 'linux',
+    passed: false,
+    durationMs: 1234,
+    steps: [
+      { id: 'a', passed: true, message: 'right', evidence: long },
+      { id: 'b', passed: true, message: 'right too', evidence: 'one line\n' },
+      { id: 'c', passed: true, message: 'no evidence' },
+      { id: 'd', passed: false, message: 'wrong', evidence: long },
+    ],
+  });
+  const cut = Array.from({ length: PASSED_EVIDENCE_LINES }, (_, i) => `    │ line ${i + 1}`).join('\n');
+  const all = long.replace(/^/gm, '    │ ');
+  assert.equal(
+    out,
+    [
+      '✔ a: right',
+      cut,
+      `    │ … ${9 - PASSED_EVIDENCE_LINES} more lines (--json shows all)`,
+      '✔ b: right too',
+      '    │ one line',
+      '✔ c: no evidence',
+      '✘ d: wrong',
+      all,
+      '',
+      '00-warm-up: NOT YET (1.2 s, linux track)',
+    ].join('\n'),
+  );
 });
 
 test('check --track illumos on Linux exits 3 and says where it runs', { skip: !LAB && 'lab 01 missing' }, () => {
@@ -79,12 +113,19 @@ test('check --json prints only the CheckResult; lab ids resolve from 1, 01, slug
       assert.equal(typeof s.passed, 'boolean');
       assert.equal(typeof s.message, 'string');
     }
-    // Human output: one ✔/✘ line per step and the evidence of the failure.
+    // Human output: one ✔/✘ line per step, the failure's evidence whole and the
+    // passed step's evidence cut to its first lines.
     const h = tracelab(['check', '1', '--dir', dir]);
     assert.equal(h.code, 1);
-    assert.match(h.stdout, /✔ probes: /);
-    assert.match(h.stdout, /✘ fix: chksum fired/);
-    assert.match(h.stdout, /│ .*srcstream/);
+    const [probes, fix] = h.stdout.split(/^(?=[✔✘] )/m);
+    assert.match(probes, /^✔ probes: /);
+    const probesEvidence = probes.split('\n').filter((l) => l.startsWith('    │ '));
+    assert.equal(probesEvidence.length, PASSED_EVIDENCE_LINES + 1, probes);
+    assert.match(probesEvidence[0], /│ \d+\s+\d+\s+rimraf/);
+    assert.match(probesEvidence[PASSED_EVIDENCE_LINES], /│ … \d+ more lines \(--json shows all\)$/);
+    assert.match(fix, /^✘ fix: chksum fired/);
+    assert.match(fix, /│ .*srcstream/);
+    assert.match(fix, /│ tmp\/words\.save has \d+ of \d+ bytes/);
   } finally {
     rmCopy(dir);
   }
