@@ -14,7 +14,8 @@
  *
  * What it cannot separate: tracing. bpftrace/perf need root and see every process
  * on the machine, so the students' shells here cannot trace; checkers (run by the
- * portal as root through exec) still can. For an untrusted class, or one where
+ * portal as root through exec) still can — and the student's code a checker starts
+ * runs as the student, without the data dir (exec, src/check/limits.ts). For an untrusted class, or one where
  * students trace by hand, use one VM per student (the ssh or vagrant backend).
  *
  * Needs root (useradd, chown, bwrap as root). Everything else is LocalHost's.
@@ -24,6 +25,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LocalHost } from './local';
 import { INSTALL_ROOT } from '../../src/labs';
+import { APP_HIDE_ENV, APP_USER_ENV, APP_WORKSPACE_ENV } from '../../src/check/limits';
 import { ExecOptions, ExecResult, LabHost, LabHostError, Progress, ShellStream, Track } from './types';
 
 export const UNIX_PREFIX = 'tracelab-';
@@ -174,9 +176,19 @@ export class LocalUserHost implements LabHost {
     return this.inner.openShell(opts);
   }
 
-  /** Checkers run as root (tracing needs it), in the student's workspace. */
+  /**
+   * Checkers run as root (tracing needs it), in the student's workspace; the student's
+   * code they start runs as the student's Unix user, without the data dir in sight
+   * (src/check/limits.ts reads these variables, and refuses the check if it cannot).
+   */
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
-    return this.inner.exec(argv, opts);
+    const env = {
+      ...(opts.env || {}),
+      [APP_USER_ENV]: this.unixUser,
+      [APP_WORKSPACE_ENV]: this.workspace,
+      [APP_HIDE_ENV]: path.resolve(this.opts.dataDir),
+    };
+    return this.inner.exec(argv, { ...opts, env });
   }
 }
 

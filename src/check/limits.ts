@@ -24,11 +24,23 @@
  *
  * Only the student's code is contained (see proc.ts for how it is recognised); tracers,
  * gcore and lldb run as the checker does, so a fork bomb cannot starve them.
+ *
+ * Class mode on one machine (portal/hosts/local-user.ts) adds who the code runs as:
+ * the checker is root (tracing needs it), the student's code must not be. The portal
+ * names the student's Unix user in TRACELAB_APP_USER (with TRACELAB_APP_WORKSPACE and
+ * TRACELAB_APP_HIDE), and every contained process then starts as that user —
+ * `setpriv --reuid --regid --clear-groups --no-new-privs`, no capabilities — in a
+ * private mount namespace where the data dir (database, tmux socket, other students'
+ * workspaces) is an empty tmpfs with only the student's own workspace bound back at
+ * its path. The pid stays the app's (unshare without --fork, setpriv and prlimit all
+ * exec), so tracers still attach to it; /tmp stays shared, so perf maps the app
+ * writes are where bpftrace looks. See docs/class-mode.md for what this leaves open.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CheckEnvironmentError } from './types';
 
 /** Tasks (threads count: a Node process has about a dozen) the app and its children may have. */
 export const APP_PIDS_MAX = 128;
@@ -67,6 +79,146 @@ export type LimitKind = 'pids' | 'disk' | 'file-size' | 'memory' | 'escaped';
 export interface LimitEvent {
   kind: LimitKind;
   message: string;
+}
+
+/** The environment that names the student's Unix user (set by LocalUserHost.exec, never by a student). */
+export const APP_USER_ENV = 'TRACELAB_APP_USER';
+/** The student's workspace: the only part of the hidden directory the app sees. */
+export const APP_WORKSPACE_ENV = 'TRACELAB_APP_WORKSPACE';
+/** The directory hidden from the app (the portal's data dir). */
+export const APP_HIDE_ENV = 'TRACELAB_APP_HIDE';
+
+/** Who the student's code runs as during a check, and what it may see. */
+export interface AppUser {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Real path of the student's workspace (the app's HOME). */
+  workspace: string;
+  /** Real path of the directory replaced by an empty tmpfs in the app's mount namespace; null: nothing hidden. */
+  hide: string | null;
+  setpriv: string;
+  unshare: string | null;
+}
+
+/** uid and gid of `name` from /etc/passwd (useradd writes there), or null. */
+export function passwdIds(name: string, passwd = '/etc/passwd'): { uid: number; gid: number } | null {
+  const text = readable(passwd) ?? '';
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 4 && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3])) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  return null;
+}
+
+function tool(name: string): string | null {
+  for (const d of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) if (fs.existsSync(path.join(d, name))) return path.join(d, name);
+  return null;
+}
+
+function within(parent: string, p: string): boolean {
+  const r = path.relative(parent, p);
+  return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+}
+
+/**
+ * The app user the environment asks for, checked; null when none is asked for. Fails
+ * closed: asked for but not possible (not root, no such user, uid 0, a missing tool, the
+ * judged dir outside the workspace) is a CheckEnvironmentError, never a check run as root.
+ */
+export function appUserFromEnv(dir: string, env: NodeJS.ProcessEnv = process.env): AppUser | null {
+  const name = env[APP_USER_ENV];
+  if (!name) return null;
+  const fail = (why: string, fix: string): never => {
+    throw new CheckEnvironmentError(`the check must run your app as ${name}, but ${why}`, fix);
+  };
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(name)) fail('that is not a Unix user name', `unset ${APP_USER_ENV} or name the student's Unix user`);
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) fail('the checker is not root and cannot switch users', 'run the check as root (the portal does)');
+  const ids = passwdIds(name);
+  if (!ids) fail('there is no such Unix user', 'restart the student\'s lab host (it creates the user)');
+  if (ids!.uid === 0 || ids!.gid === 0) fail('that user is root', 'give each student their own unprivileged Unix user');
+  const setpriv = tool('setpriv');
+  if (!setpriv) fail('setpriv is not installed', 'apt-get install util-linux');
+  const realOr = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return fail(`${p} does not exist`, 'restart the student\'s lab host');
+    }
+  };
+  const ws = env[APP_WORKSPACE_ENV];
+  if (!ws || !path.isAbsolute(ws)) fail(`${APP_WORKSPACE_ENV} does not name the workspace`, 'run the check through the portal');
+  const workspace = realOr(ws!);
+  if (!within(workspace, realOr(dir))) fail(`the judged directory ${dir} is not inside the student's workspace ${workspace}`, 'check a directory of the student\'s own workspace');
+  let hide: string | null = null;
+  let unshare: string | null = null;
+  if (env[APP_HIDE_ENV]) {
+    hide = realOr(env[APP_HIDE_ENV]!);
+    if (hide === '/' || !within(hide, workspace) || hide === workspace) fail(`${APP_HIDE_ENV} (${hide}) must be a directory above the workspace`, 'run the check through the portal');
+    unshare = tool('unshare');
+    if (!unshare || !tool('mount')) fail('unshare or mount is not installed', 'apt-get install util-linux mount');
+  }
+  return { name: name!, uid: ids!.uid, gid: ids!.gid, workspace, hide, setpriv: setpriv!, unshare };
+}
+
+/** Single-quote for /bin/sh. */
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Give the student back what the checker (root) created in their lab directory — an
+ * old copy it laid out, a tmp/ it made — so the app, running as the student, can
+ * replace it. Only root-owned entries are changed, each through a descriptor opened
+ * without following a last symlink and checked to still be inside `dir` and to have
+ * no other name (nlink 1 for non-directories): a student who swaps a path for a
+ * symlink or a hard link cannot make this chown anything of the system's.
+ */
+export function handBack(dir: string, uid: number, gid: number, max = DIR_MAX_ENTRIES): number {
+  const root = fs.realpathSync(dir);
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+  let changed = 0;
+  /** chown `p` if it is root's and safe to; true when it is a directory to walk. */
+  const visit = (p: string): boolean => {
+    let fd: number;
+    try {
+      fd = fs.openSync(p, flags);
+    } catch {
+      return false; // a symlink, a socket, gone
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      const real = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (!within(root, real)) return false;
+      if (st.uid === 0 && (st.isDirectory() || st.nlink === 1)) {
+        fs.fchownSync(fd, uid, gid);
+        changed++;
+      }
+      return st.isDirectory();
+    } catch {
+      return false; // removed or replaced while we looked: left as it is
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  let seen = 0;
+  visit(root);
+  const stack = [root];
+  while (stack.length) {
+    const d = stack.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (++seen > max) return changed;
+      const p = path.join(d, e.name);
+      if (!e.isSymbolicLink() && visit(p)) stack.push(p);
+    }
+  }
+  return changed;
 }
 
 /** One cgroup directory in one hierarchy, with what it can do. */
@@ -340,12 +492,22 @@ export class Containment {
   private watch: NodeJS.Timeout | null = null;
   private ended = false;
   readonly support: ContainmentSupport;
+  /** Class mode: the student's Unix user the code runs as (null: as the checker). */
+  readonly appUser: AppUser | null;
+  private readonly scratch: string | null;
 
   constructor(
     /** The judged directory: the student's code lives here. */
     readonly dir: string,
+    opts: { scratch?: string; env?: NodeJS.ProcessEnv } = {},
   ) {
     this.id = `c${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    // First, so a check that must not run the app as root fails before it makes anything.
+    this.appUser = appUserFromEnv(dir, opts.env ?? process.env);
+    this.scratch = opts.scratch ? path.resolve(opts.scratch) : null;
+    // The app may be started in the checker's scratch dir (cores, profiles): it may pass
+    // through it (not list it); the dirs made for it there are given to it (appCwd).
+    if (this.appUser && this.scratch) fs.chmodSync(this.scratch, 0o711);
     this.support = containmentSupport();
     sweepStale();
     for (const h of hierarchies()) {
@@ -404,17 +566,68 @@ export class Containment {
     return this.leaves.some((l) => l.pids);
   }
 
-  /** argv for a process running the student's code: join the leaf, set rlimits, then exec the command. */
-  wrap(cmd: string, args: string[]): { cmd: string; args: string[]; env: Record<string, string> } {
+  /**
+   * argv for a process running the student's code: join the leaf, set rlimits, then exec
+   * the command — in class mode as the student's Unix user, in a mount namespace without
+   * the data dir (see the file comment). `cwd` is where it will start.
+   */
+  wrap(cmd: string, args: string[], cwd?: string): { cmd: string; args: string[]; env: Record<string, string> } {
     const env: Record<string, string> = { [MARKER_ENV]: this.id };
     if (this.ended) return { cmd: '/bin/sh', args: ['-c', 'echo "tracelab: the check is over; not starting $0" >&2; exit 125', cmd], env };
     const procs = this.leaves.map((l) => path.join(l.dir, 'cgroup.procs'));
-    const rl = this.support.prlimit ? `exec ${this.support.prlimit} --fsize=${APP_MAX_FILE_BYTES} -- "$0" "$@"` : 'exec "$0" "$@"';
+    const limit = this.support.prlimit ? `${this.support.prlimit} --fsize=${APP_MAX_FILE_BYTES} -- ` : '';
+    let run = `exec ${limit}"$0" "$@"`;
+    const u = this.appUser;
+    if (u) {
+      this.prepareForApp(cwd);
+      const drop = `exec ${shq(u.setpriv)} --reuid=${u.uid} --regid=${u.gid} --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- ${limit}"$0" "$@"`;
+      Object.assign(env, { HOME: u.workspace, USER: u.name, LOGNAME: u.name });
+      if (u.hide && u.unshare) {
+        // In the new mount namespace (still root): the data dir becomes an empty tmpfs, the
+        // workspace is bound back at its own path (from the cwd held before the tmpfs hid it),
+        // and the app starts where it was asked to. Any failure stops here: never unhidden.
+        const hide = [
+          'unset TL_APP',
+          'here=$(pwd -P) || exit 125',
+          `W=${shq(u.workspace)}`,
+          `{ cd "$W" && mount -t tmpfs -o mode=0711,size=1m,nosuid,nodev tracelab-hidden ${shq(u.hide)} && mkdir -p "$W" && mount --no-canonicalize --bind . "$W" && cd "$here"; } || { echo "tracelab: cannot hide the data directory from the app" >&2; exit 125; }`,
+          drop,
+        ].join('\n');
+        env.TL_APP = hide;
+        run = `exec ${shq(u.unshare)} --mount --propagation private -- /bin/sh -c "$TL_APP" "$0" "$@"`;
+      } else {
+        run = drop;
+      }
+    }
     // The shell enters the leaf itself ($$ is the shell, which then execs the command), so the
     // app is inside before it runs a single instruction: no window in which it could fork out.
     const join = procs.map((p, i) => `echo $$ > "$TL_CG${i}" || { echo "tracelab: cannot enter the check's cgroup" >&2; exit 125; }`).join('\n');
     procs.forEach((p, i) => (env[`TL_CG${i}`] = p));
-    return { cmd: '/bin/sh', args: ['-c', `${join}\nunset ${procs.map((_, i) => `TL_CG${i}`).join(' ')}\n${rl}`, cmd, ...args], env };
+    const unset = procs.map((_, i) => `TL_CG${i}`);
+    return { cmd: '/bin/sh', args: ['-c', `${join}\n${unset.length ? `unset ${unset.join(' ')}\n` : ''}${run}`, cmd, ...args], env };
+  }
+
+  /**
+   * Before the student's code starts as the student: what the checker (root) made in the
+   * judged dir goes back to the student (handBack), and a cwd the checker made for the app
+   * in its scratch dir becomes writable by the student's group (the app writes logs and heap
+   * samples there) and sticky, so the app cannot remove or rename what the checker writes
+   * there (a trace's output file).
+   */
+  private prepareForApp(cwd?: string): void {
+    const u = this.appUser!;
+    handBack(this.dir, u.uid, u.gid);
+    if (!cwd || !this.scratch) return;
+    const c = path.resolve(cwd);
+    if (c === this.scratch || !within(this.scratch, c) || within(u.workspace, c)) return;
+    for (let d = c; d !== this.scratch; d = path.dirname(d)) {
+      const st = fs.lstatSync(d);
+      if (!st.isDirectory() || st.uid !== 0) continue;
+      if (d === c) {
+        fs.chownSync(d, 0, u.gid);
+        fs.chmodSync(d, 0o1770);
+      } else fs.chmodSync(d, (st.mode & 0o7777) | 0o011);
+    }
   }
 
   note(kind: LimitKind, message: string): void {

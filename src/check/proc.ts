@@ -121,7 +121,7 @@ function start(cmd: string, args: string[], opts: StartOpts): ChildProcess & { c
   const contain = !!c && (opts.untrusted ?? isStudentCode(cmd, args, opts.cwd, c.dir));
   let env = opts.env ?? process.env;
   if (contain) {
-    const w = c!.wrap(cmd, args);
+    const w = c!.wrap(cmd, args, opts.cwd);
     [cmd, args] = [w.cmd, w.args];
     env = { ...env, ...w.env };
   }

@@ -74,7 +74,14 @@ export async function runCheck(labId: string, opts: RunCheckOptions): Promise<Ch
   };
   let timer: NodeJS.Timeout | undefined;
   // Everything of the student's code this check starts is contained (limits.ts).
-  const containment = new Containment(dir);
+  let containment: Containment;
+  try {
+    containment = new Containment(dir, { scratch });
+  } catch (e) {
+    // Class mode refused (the app cannot run as the student): nothing ran, nothing stays.
+    fs.rmSync(scratch, { recursive: true, force: true });
+    throw e;
+  }
   setContainment(containment);
   let result: CheckResult;
   let events: LimitEvent[] = [];
