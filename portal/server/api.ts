@@ -131,22 +131,56 @@ export function apiRouter(config: Config, store: Store, hosts: Hosts, checks: Ch
   return r;
 }
 
-/** An artifact's bytes, or null when it does not exist. Symlinks may not lead out of the workspace. */
+/** Backends whose workspace is a directory on this machine (the portal reads it itself). */
+const LOCAL_WORKSPACE = new Set(['local', 'local-user']);
+
+/**
+ * An artifact's bytes, or null when it does not exist. Symlinks may not lead out of the workspace.
+ *
+ * A workspace on this machine is read by the portal (root, in class mode), never through the
+ * host's exec: a student's `out/x.svg -> <data>/tracelab.db`, `-> /etc/shadow` or `-> another
+ * student's workspace` would be read with the portal's rights. The file is opened first and the
+ * path of what was opened (/proc/self/fd) is what must be inside the workspace, so swapping a
+ * directory for a symlink between the check and the read changes nothing. A remote host (ssh,
+ * vagrant) is the student's own machine: read there through its exec.
+ */
 async function readArtifact(kind: string, workspace: string, rel: string, exec: (argv: string[]) => Promise<{ code: number | null; stdout: string }>): Promise<Buffer | null> {
   const file = path.join(workspace, rel);
-  if (kind !== 'local') {
+  if (!LOCAL_WORKSPACE.has(kind)) {
     const r = await exec(['cat', '--', file]);
     return r.code === 0 ? Buffer.from(r.stdout, 'utf8') : null;
   }
-  let real: string;
+  let root: string;
   try {
-    real = fs.realpathSync(file);
+    root = fs.realpathSync(workspace);
   } catch {
     return null;
   }
-  const root = fs.realpathSync(workspace);
-  if (!real.startsWith(root + path.sep)) return null;
-  const st = fs.statSync(real);
-  if (!st.isFile() || st.size > ARTIFACT_MAX_BYTES) return null;
-  return fs.readFileSync(real);
+  const inside = (p: string) => p.startsWith(root + path.sep);
+  // Checked before opening too: opening a device or a FIFO out there is not harmless.
+  try {
+    if (!inside(fs.realpathSync(file))) return null;
+  } catch {
+    return null;
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  } catch {
+    return null;
+  }
+  try {
+    let opened: string;
+    try {
+      opened = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      opened = fs.realpathSync(file); // no /proc: the check above, once more
+    }
+    if (!inside(opened)) return null;
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > ARTIFACT_MAX_BYTES) return null;
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

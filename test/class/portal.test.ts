@@ -8,6 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'http';
+import * as fs from 'fs';
+import * as path from 'path';
 import { buildApp, App } from '../../portal/server/app';
 import { ClassService } from '../../portal/class/service';
 import { ROUTES, RouteSpec } from '../../portal/class/routes';
@@ -325,6 +327,49 @@ test("the sandbox: A's shell sees only A's workspace, not the data dir or other 
   assert.match(a.text, /No such file or directory/);
   assert.doesNotMatch(a.text, /SQLite format/);
   await a.close();
+});
+
+test("artifacts on the local-user backend: a symlink to the store, /etc/shadow or another student's workspace is refused", { skip, timeout: 60_000 }, async () => {
+  const get = async (lab: string, name: string) => {
+    const res = await fetch(`${base}api/labs/${lab}/artifacts/${name}`, { headers: { Cookie: cookies.owner } });
+    return { status: res.status, text: await res.text() };
+  };
+  // A's host (and workspace) exist: the spectate test opened A's terminal. B's too (the matrix).
+  assert.equal((await get('00-hello', 'own.svg')).status, 404);
+  const wsA = path.join(data, 'workspaces', A);
+  const wsB = path.join(data, 'workspaces', B);
+  const outA = path.join(wsA, '00-hello', 'out');
+  fs.mkdirSync(outA, { recursive: true });
+  fs.writeFileSync(path.join(outA, 'own.svg'), '<svg>alice-own</svg>');
+  fs.mkdirSync(path.join(wsB, '01-second', 'out'), { recursive: true });
+  fs.writeFileSync(path.join(wsB, '01-second', 'out', 'b.svg'), '<svg>bob-secret</svg>');
+  fs.writeFileSync(path.join(wsB, 'notes.txt'), 'bob-secret');
+  const links: [string, string][] = [
+    ['store.svg', path.join(data, 'tracelab.db')],
+    ['shadow.txt', '/etc/shadow'],
+    ['bob.txt', path.join(wsB, 'notes.txt')],
+    ['bob-rel.txt', `../../../${B}/notes.txt`],
+    ['data.txt', data],
+  ];
+  for (const [name, to] of links) fs.symlinkSync(to, path.join(outA, name));
+  // A directory on the way out of the workspace: A's 01-second/out is B's.
+  fs.rmSync(path.join(wsA, '01-second', 'out'), { recursive: true, force: true });
+  fs.symlinkSync(path.join(wsB, '01-second', 'out'), path.join(wsA, '01-second', 'out'));
+  // Inside A's workspace a symlink is fine.
+  fs.symlinkSync('../../00-hello/out/own.svg', path.join(outA, 'alias.svg'));
+
+  for (const [name] of links) {
+    const r = await get('00-hello', name);
+    assert.equal(r.status, 404, `${name}: ${r.status} ${r.text.slice(0, 80)}`);
+    assert.doesNotMatch(r.text, /SQLite format|root:|bob-secret/, name);
+  }
+  const dir = await get('01-second', 'b.svg');
+  assert.equal(dir.status, 404, `01-second/out -> B's: ${dir.status}`);
+  assert.doesNotMatch(dir.text, /bob-secret/);
+  const own = await get('00-hello', 'own.svg');
+  assert.equal(own.status, 200);
+  assert.match(own.text, /alice-own/);
+  assert.match((await get('00-hello', 'alias.svg')).text, /alice-own/);
 });
 
 test('host status: a host that vanishes shows as dead on the dashboard stream', { skip, timeout: 30_000 }, async () => {
