@@ -29,16 +29,21 @@ PKGS=(tmux bpftrace linux-perf strace gdb lldb liblldb-14-dev systemtap-sdt-dev
 [ "$MODE" = test ] && PKGS+=(chromium openssh-server shellcheck packer vagrant)
 
 # Node.js 20+ with npm is the one prerequisite setup.sh does not install (Debian 12's own
-# nodejs is 18, too old): take it from nodejs.org or NodeSource.
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "setup.sh: Node.js 20+ and npm are needed (node: $(command -v node || echo missing), npm: $(command -v npm || echo missing))" >&2
+# nodejs is 18, too old): take it from NodeSource or nodejs.org, as the message says.
+need_node() {
+  local arch
+  case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=x64 ;; esac
+  echo "setup.sh: $1; tracelab needs Node.js 20 or newer with npm. Install it as root, either:" >&2
+  echo "  NodeSource (apt):  curl -fsSL https://deb.nodesource.com/setup_20.x | bash - && apt-get install -y nodejs" >&2
+  echo "  nodejs.org:        curl -fsSL https://nodejs.org/dist/v20.18.0/node-v20.18.0-linux-$arch.tar.xz | tar -xJ -C /usr/local --strip-components=1" >&2
+  echo "then check 'node --version' (v20 or later; open a new shell if it still says v18) and run $0 again." >&2
   exit 1
+}
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  need_node "node: $(command -v node || echo missing), npm: $(command -v npm || echo missing)"
 fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-  echo "setup.sh: Node.js $(node --version) is too old; tracelab needs Node.js 20 or newer" >&2
-  exit 1
-fi
+[ "$node_major" -ge 20 ] || need_node "Node.js $(node --version) is too old"
 
 missing=()
 for p in "${PKGS[@]}"; do
