@@ -48,7 +48,7 @@ function printSummary(): void {
   const v = all();
   if (!v.length) return;
   console.log('\n## summary vs the targets (issue 7)\n');
-  table([['measure', 'target', 'measured', 'met', 'miss'], ...v.map((x) => [x.what, x.target, x.measured, x.met ? 'yes' : 'NO', x.by ?? ''])]);
+  table([['measure', 'target', 'measured', 'met', 'miss'], ...v.map((x) => [x.what, x.target, x.measured, x.info ? '—' : x.met ? 'yes' : 'NO', x.by ?? ''])]);
 }
 
 void main();
