@@ -47,7 +47,11 @@ export interface SshHostOptions {
   track?: Track;
   /** Workspace on the host: absolute, or relative to the remote $HOME. Default "labs". */
   workspace?: string;
-  /** Copied to the workspace on start() when the workspace does not exist yet (e.g. /opt/tracelab/labs). */
+  /**
+   * Copied to the workspace on start() when the workspace does not exist yet.
+   * Default: the first of SshHost.installedLabs that exists on the host (the
+   * vm/ box's /opt/tracelab/labs).
+   */
   labsSource?: string;
   /** Where tracelab keeps its tmux.conf on the host: absolute or relative to $HOME. Default ".tracelab". */
   stateDir?: string;
@@ -132,6 +136,12 @@ export function classifySshFailure(stderr: string, host: string, knownHosts: str
 }
 
 export class SshHost implements LabHost {
+  /**
+   * Where a lab host has tracelab's labs installed, tried in order when no
+   * labsSource is given (`tracelab serve --host-backend ssh` gives none):
+   * vm/scripts/50-tracelab.sh installs them at /opt/tracelab/labs.
+   */
+  static installedLabs: string[] = ['/opt/tracelab/labs'];
   readonly kind: string = 'ssh';
   workspace: string;
   /** Given in the options, or learnt at start() from the host's `uname -s` (SunOS → illumos). */
@@ -277,14 +287,17 @@ export class SshHost implements LabHost {
     if (!fs.existsSync(this.o.inventory)) throw new LabHostError('HOST_INTERNAL', `inventory ${this.o.inventory} does not exist`);
     const ws = remotePathExpr(this.o.workspace);
     const state = remotePathExpr(this.o.stateDir);
-    const src = this.o.labsSource ? shq(this.o.labsSource) : '';
+    const sources = this.o.labsSource ? [this.o.labsSource] : SshHost.installedLabs;
     // One round trip: tools present, tmux.conf written, workspace there, its absolute path printed.
     const script = [
       this.pathPrefix(),
       'command -v bash >/dev/null || { echo "TL_MISSING bash"; exit 3; }',
       'command -v tmux >/dev/null || { echo "TL_MISSING tmux"; exit 3; }',
       `mkdir -p ${state} && printf %s ${shq(TMUX_CONF)} > ${state}/tmux.conf || exit 4`,
-      src ? `if [ ! -d ${ws} ] && [ -d ${src} ]; then cp -R ${src} ${ws}; fi` : ':',
+      // the first source that exists, copied only when there is no workspace yet
+      sources.length
+        ? `if [ ! -d ${ws} ]; then for s in ${sources.map(shq).join(' ')}; do if [ -d "$s" ]; then cp -R "$s" ${ws} && echo "TL_COPIED $s"; break; fi; done; fi`
+        : ':',
       `[ -d ${ws} ] || { echo "TL_NOWS"; exit 5; }`,
       `cd ${ws} && echo "TL_WS $(pwd)" && echo "TL_OS $(uname -s)"`,
     ].join('\n');
@@ -295,8 +308,15 @@ export class SshHost implements LabHost {
     const missing = /TL_MISSING (\S+)/.exec(r.stdout);
     if (missing) throw new LabHostError('HOST_MISSING_TOOL', `${missing[1]} is not installed on ${this.o.host}`);
     if (/TL_NOWS/.test(r.stdout)) {
-      throw new LabHostError('HOST_START_FAILED', `no workspace ${this.o.workspace} on ${this.o.host}${this.o.labsSource ? ` and no ${this.o.labsSource} to copy it from` : ''}`);
+      throw new LabHostError(
+        'HOST_START_FAILED',
+        `no workspace ${this.o.workspace} on ${this.o.host} and nothing to copy it from (no ${sources.join(' or ')} there). ` +
+          `A lab host needs the labs in the workspace (~/labs by default) or installed at ${sources.join(' or ')}, ` +
+          'bash and tmux, and tracelab on its PATH for checks (the vm/ box has all of them: log in as student)',
+      );
     }
+    const copied = /TL_COPIED (.*)/.exec(r.stdout);
+    if (copied) this.feed.push(90, `workspace copied from ${copied[1].trim()}`);
     const m = /TL_WS (\/.*)/.exec(r.stdout);
     if (r.code !== 0 || !m) throw new LabHostError('HOST_START_FAILED', `setting up ${this.o.host} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
     this.workspace = m[1].trim();

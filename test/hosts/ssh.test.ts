@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { SshHost, ReattachingShell, inventoryHosts, hostForUser, shq } from '../../portal/hosts/ssh';
+import { SshHost, ReattachingShell, inventoryHosts, hostForUser, shq, createSshHost } from '../../portal/hosts/ssh';
 import { LabHostError, ShellStream } from '../../portal/hosts/types';
 import { startSshd, sshdAvailable, freePort, Sshd, killRemoteTmux } from './sshd-fixture';
 
@@ -95,6 +95,54 @@ test('start() over ssh: workspace copied and resolved to an absolute path, progr
   // state is names only: no key, no inventory or known_hosts path reaches a browser
   const state = JSON.stringify(h.getState());
   assert.doesNotMatch(state, /client_key|PRIVATE|inventory|known_hosts/);
+});
+
+test('no labsSource (as `tracelab serve --host-backend ssh --inventory` gives): the workspace is copied from the labs installed on the host', { skip: skip ?? false }, async () => {
+  // The serve path: the factory, an inventory in `vagrant ssh-config`'s shape
+  // (one Host "default", no extras naming a labs source). The host has no
+  // workspace yet, and tracelab's labs where the box installs them; here that
+  // path is under the test's temp dir (this machine's /opt is not the test's).
+  const installed = path.join(work, 'opt-tracelab', 'labs');
+  fs.mkdirSync(installed, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'labs', '01-bug-hunt'), path.join(installed, '01-bug-hunt'), { recursive: true });
+  const old = SshHost.installedLabs;
+  assert.deepEqual(old, ['/opt/tracelab/labs'], 'the default is where vm/scripts/50-tracelab.sh installs the labs');
+  const install = fs.readFileSync(path.join(ROOT, 'vm', 'scripts', '50-tracelab.sh'), 'utf8');
+  assert.match(install, /^dest=\/opt\/tracelab$/m);
+  assert.match(install, /^for part in [^\n]*\blabs\b[^\n]*; do\n\s+cp -R "\$TRACELAB_SRC\/\$part" "\$dest\/"/m);
+  SshHost.installedLabs = [path.join(work, 'no-such-install', 'labs'), installed];
+  try {
+    const extra = { inventory: sshd.inventory, knownHosts: sshd.knownHosts, workspace: path.join(work, 'ws-installed'), stateDir: path.join(work, 'state'), tmuxSocket: SOCKET };
+    const h = createSshHost({ user: 'grace', dataDir: path.join(work, 'data'), extra });
+    assert.equal(h.host, 'default');
+    const events: string[] = [];
+    const drained = (async () => {
+      for await (const p of h.progress()) events.push(p.message);
+    })();
+    await h.start();
+    await drained;
+    assert.equal(h.workspace, path.join(work, 'ws-installed'));
+    assert.ok(fs.existsSync(path.join(work, 'ws-installed', '01-bug-hunt', 'lab.json')), 'labs copied from the installed copy');
+    assert.ok(events.some((m) => m === `workspace copied from ${installed}`), JSON.stringify(events));
+    // a second start keeps the student's workspace (no copy over it)
+    fs.writeFileSync(path.join(work, 'ws-installed', 'mine.txt'), 'x');
+    await h.start();
+    assert.ok(fs.existsSync(path.join(work, 'ws-installed', 'mine.txt')));
+
+    // Nothing installed either: the error says what a generic ssh host needs.
+    SshHost.installedLabs = [path.join(work, 'no-such-install', 'labs')];
+    const bare = createSshHost({ user: 'grace', dataDir: path.join(work, 'data'), extra: { ...extra, workspace: path.join(work, 'ws-none') } });
+    await assert.rejects(bare.start(), (e: LabHostError) => {
+      assert.equal(e.code, 'HOST_START_FAILED');
+      assert.match(e.message, /no workspace .*ws-none on default and nothing to copy it from/);
+      assert.match(e.message, /~\/labs/);
+      assert.match(e.message, /no-such-install\/labs/);
+      assert.match(e.message, /tracelab on its PATH/);
+      return true;
+    });
+  } finally {
+    SshHost.installedLabs = old;
+  }
 });
 
 test('exec passes argv through the remote shell unchanged, keeps exit codes, stderr, env and cwd', { skip: skip ?? false }, async () => {
