@@ -20,7 +20,8 @@
  *
  * Needs root (useradd, chown, bwrap as root). Everything else is LocalHost's.
  */
-import { spawnSync } from 'child_process';
+import { execFile, spawnSync } from 'child_process';
+import { promisify } from 'util';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LocalHost } from './local';
@@ -44,18 +45,89 @@ export function unixName(user: string): string {
   return n;
 }
 
-function run(cmd: string, args: string[]): { ok: boolean; out: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.error) return { ok: false, out: `${cmd}: ${r.error.message}` };
-  return { ok: r.status === 0, out: `${r.stdout || ''}${r.stderr || ''}`.trim() };
+const execFileP = promisify(execFile);
+
+/** Run a command without blocking the event loop; ok and its output (never rejects). */
+async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await execFileP(cmd, args, { encoding: 'utf8' });
+    return { ok: true, out: `${r.stdout || ''}${r.stderr || ''}`.trim() };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: unknown; message: string };
+    if (typeof err.code === 'string') return { ok: false, out: `${cmd}: ${err.message}` };
+    return { ok: false, out: `${err.stdout || ''}${err.stderr || ''}`.trim() };
+  }
 }
 
-/** uid/gid of a Unix user, or null when there is none. */
-export function unixIds(name: string): { uid: number; gid: number } | null {
+type Ids = { uid: number; gid: number };
+
+const PASSWD = '/etc/passwd';
+
+function parsePasswd(text: string): Map<string, Ids> {
+  const m = new Map<string, Ids>();
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 4 && f[0] && /^\d+$/.test(f[2]) && /^\d+$/.test(f[3])) m.set(f[0], { uid: Number(f[2]), gid: Number(f[3]) });
+  }
+  return m;
+}
+
+/**
+ * uid/gid of a Unix user, or null when there is none. /etc/passwd first (useradd writes
+ * there), then `id` for users only NSS knows (LDAP and the like).
+ */
+export function unixIds(name: string): Ids | null {
+  let text = '';
+  try {
+    text = fs.readFileSync(PASSWD, 'utf8');
+  } catch {
+    // no /etc/passwd: ask id
+  }
+  const hit = parsePasswd(text).get(name);
+  if (hit) return hit;
   const r = spawnSync('id', ['-u', name], { encoding: 'utf8' });
   const g = spawnSync('id', ['-g', name], { encoding: 'utf8' });
   if (r.status !== 0 || g.status !== 0) return null;
   return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+}
+
+/** One read of /etc/passwd serves every host polled within this long (a poll round covers all students). */
+export const PASSWD_TTL_MS = 1000;
+let passwd: { at: number; map: Promise<Map<string, Ids>> } | null = null;
+
+let passwdReads = 0;
+
+/** Reads of /etc/passwd made by unixIdsAsync so far (tests: one per poll round, not one per student). */
+export function passwdReadCount(): number {
+  return passwdReads;
+}
+
+/** unixIds without blocking the event loop: polls of many hosts share one async read of /etc/passwd. */
+export async function unixIdsAsync(name: string): Promise<Ids | null> {
+  const now = Date.now();
+  if (!passwd || now - passwd.at > PASSWD_TTL_MS) {
+    passwdReads++;
+    passwd = { at: now, map: fs.promises.readFile(PASSWD, 'utf8').then(parsePasswd, () => new Map()) };
+  }
+  const hit = (await passwd.map).get(name);
+  if (hit) return hit;
+  const [u, g] = await Promise.all([run('id', ['-u', name]), run('id', ['-g', name])]);
+  if (!u.ok || !g.ok) return null;
+  return { uid: Number(u.out), gid: Number(g.out) };
+}
+
+/** Is `tool` an executable on PATH (what `command -v` answered, without a shell)? */
+async function onPath(tool: string): Promise<boolean> {
+  for (const dir of (process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    if (!dir) continue;
+    try {
+      await fs.promises.access(path.join(dir, tool), fs.constants.X_OK);
+      return true;
+    } catch {
+      /* next */
+    }
+  }
+  return false;
 }
 
 /** Remove a student's Unix user (class remove, tests). Idempotent. */
@@ -92,22 +164,22 @@ export class LocalUserHost implements LabHost {
       throw new LabHostError('HOST_START_FAILED', 'the local class backend creates a Unix user per student and needs root: run `tracelab serve` / `tracelab class` as root, or use the ssh backend');
     }
     for (const tool of ['bwrap', 'setpriv', 'useradd']) {
-      if (!run('sh', ['-c', `command -v ${tool}`]).ok) throw new LabHostError('HOST_MISSING_TOOL', `${tool} is not installed; install it with: apt-get install ${tool === 'bwrap' ? 'bubblewrap' : tool === 'setpriv' ? 'util-linux' : 'passwd'}`);
+      if (!(await onPath(tool))) throw new LabHostError('HOST_MISSING_TOOL', `${tool} is not installed; install it with: apt-get install ${tool === 'bwrap' ? 'bubblewrap' : tool === 'setpriv' ? 'util-linux' : 'passwd'}`);
     }
-    if (!unixIds(this.unixUser)) {
-      const r = run('useradd', ['--system', '--no-create-home', '--user-group', '--home-dir', this.home, '--shell', '/usr/sbin/nologin', '--comment', `tracelab student ${this.opts.user}`, this.unixUser]);
-      if (!r.ok && !unixIds(this.unixUser)) throw new LabHostError('HOST_START_FAILED', `could not create Unix user ${this.unixUser}: ${r.out}`);
+    if (!(await unixIdsFresh(this.unixUser))) {
+      const r = await run('useradd', ['--system', '--no-create-home', '--user-group', '--home-dir', this.home, '--shell', '/usr/sbin/nologin', '--comment', `tracelab student ${this.opts.user}`, this.unixUser]);
+      if (!r.ok && !(await unixIdsFresh(this.unixUser))) throw new LabHostError('HOST_START_FAILED', `could not create Unix user ${this.unixUser}: ${r.out}`);
     }
     await this.inner.start();
-    const ids = unixIds(this.unixUser)!;
+    const ids = (await unixIdsFresh(this.unixUser))!;
     // The workspace (copied by LocalHost as root) becomes the student's alone.
-    // lchown: the node_modules symlink points into the installation and must stay root's.
-    chownTree(this.workspace, ids.uid, ids.gid);
-    fs.chmodSync(this.workspace, 0o700);
+    // The node_modules symlink points into the installation and must stay root's.
+    await chownTree(this.workspace, ids.uid, ids.gid);
+    await fs.promises.chmod(this.workspace, 0o700);
     // The data dir holds the database and the tmux socket: root's alone. Students
     // never need to walk through it; the sandbox mounts their workspace elsewhere.
-    fs.chmodSync(this.opts.dataDir, 0o700);
-    fs.chmodSync(path.dirname(this.workspace), 0o711);
+    await fs.promises.chmod(this.opts.dataDir, 0o700);
+    await fs.promises.chmod(path.dirname(this.workspace), 0o711);
   }
 
   /** Read-only binds of the installation and the labs dir, re-exposed under the tmpfs mounts above. */
@@ -153,7 +225,14 @@ export class LocalUserHost implements LabHost {
   async poll(): Promise<number | null> {
     const code = await this.inner.poll();
     if (code !== null) return code;
-    return unixIds(this.unixUser) && fs.existsSync(this.workspace) ? null : 1;
+    const [ids, ws] = await Promise.all([
+      unixIdsAsync(this.unixUser),
+      fs.promises.stat(this.workspace).then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    return ids && ws ? null : 1;
   }
 
   stop(): Promise<void> {
@@ -192,12 +271,55 @@ export class LocalUserHost implements LabHost {
   }
 }
 
-function chownTree(dir: string, uid: number, gid: number): void {
-  fs.lchownSync(dir, uid, gid);
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isSymbolicLink()) continue;
-    if (e.isDirectory()) chownTree(p, uid, gid);
-    else fs.lchownSync(p, uid, gid);
+/** unixIdsAsync, but never from a read older than this call (start creates users: it must see them). */
+function unixIdsFresh(name: string): Promise<Ids | null> {
+  passwd = null;
+  return unixIdsAsync(name);
+}
+
+/**
+ * Give everything under `dir` to uid:gid, without blocking the event loop. It runs on
+ * every start, also when a portal restart re-attaches a student whose shell is live, so
+ * each entry is opened without following a last symlink and changed only if its real
+ * path is still under `dir` and (not a directory) it has no other name: a student
+ * racing this with a symlink or a hard link cannot turn it on a file of the system.
+ * Symlinks themselves are left alone (node_modules points into the installation).
+ */
+export async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  const root = await fs.promises.realpath(dir);
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+  const inside = (p: string) => p === root || p.startsWith(root + '/');
+  const visit = async (p: string): Promise<boolean> => {
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(p, flags);
+    } catch {
+      return false; // a symlink, a socket, gone
+    }
+    try {
+      const st = await fh.stat();
+      if (!inside(await fs.promises.readlink(`/proc/self/fd/${fh.fd}`))) return false;
+      if ((st.uid !== uid || st.gid !== gid) && (st.isDirectory() || st.nlink === 1)) await fh.chown(uid, gid);
+      return st.isDirectory();
+    } catch {
+      return false;
+    } finally {
+      await fh.close();
+    }
+  };
+  if (!(await visit(root))) return;
+  const stack = [root];
+  while (stack.length) {
+    const d = stack.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(d, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (!e.isSymbolicLink() && (await visit(p))) stack.push(p);
+    }
   }
 }

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { tempData } from '../server/harness';
-import { LocalUserHost, unixIds, unixName } from '../../portal/hosts/local-user';
+import { LocalUserHost, unixIds, unixName, chownTree, passwdReadCount, PASSWD_TTL_MS } from '../../portal/hosts/local-user';
 import { DEFAULT_LABS_ROOT, INSTALL_ROOT } from '../../src/labs';
 import { appUserFromEnv, handBack, APP_USER_ENV, APP_WORKSPACE_ENV, APP_HIDE_ENV } from '../../src/check/limits';
 import { CheckEnvironmentError } from '../../src/check/types';
@@ -172,4 +172,46 @@ test('handBack gives the student what root made in the lab dir, and nothing reac
   assert.equal(fs.statSync(outside).uid, 0, 'a symlinked directory is not walked');
   assert.equal(fs.statSync(path.join(outside, 'linked')).uid, 0, 'a file with another name elsewhere is left alone');
   assert.equal(fs.lstatSync(path.join(j, 'app', 'to-outside')).uid, 0);
+});
+
+test('poll: a round over many hosts reads /etc/passwd once, asynchronously, and still sees a vanished workspace', { skip }, async () => {
+  await new Promise((r) => setTimeout(r, PASSWD_TTL_MS + 50));
+  const before = passwdReadCount();
+  // 100 students' hosts polled in one round (two real ones, 50 times each).
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 0);
+  const codes = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? hostA : hostB).poll()));
+  clearInterval(ticker);
+  assert.deepEqual([...new Set(codes)], [null], 'all alive');
+  assert.equal(passwdReadCount() - before, 1, 'one read of /etc/passwd for the whole round');
+  assert.ok(ticks > 0, 'the event loop ran while the round was polled (nothing synchronous held it)');
+
+  const moved = hostB.workspace + '.away';
+  fs.renameSync(hostB.workspace, moved);
+  try {
+    assert.equal(await hostB.poll(), 1, 'a workspace that vanished makes the host dead');
+    assert.equal(await hostA.poll(), null);
+  } finally {
+    fs.renameSync(moved, hostB.workspace);
+  }
+  assert.equal(await hostB.poll(), null);
+});
+
+test('chownTree (every start, also re-attaching a live student) follows no symlink and changes no hard-linked file', { skip: IS_ROOT ? false : 'needs root' }, async () => {
+  const t = fs.mkdtempSync(path.join(os.tmpdir(), 'tl-chowntree-'));
+  scratch.push(t);
+  const ws = path.join(t, 'ws');
+  const outside = path.join(t, 'outside');
+  fs.mkdirSync(path.join(ws, 'lab', 'app'), { recursive: true });
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(ws, 'lab', 'app', 'a.js'), '1');
+  fs.writeFileSync(path.join(outside, 'f'), 'x');
+  fs.writeFileSync(path.join(outside, 'linked'), 'x');
+  fs.symlinkSync(outside, path.join(ws, 'node_modules'));
+  fs.symlinkSync(path.join(outside, 'f'), path.join(ws, 'lab', 'f'));
+  fs.linkSync(path.join(outside, 'linked'), path.join(ws, 'lab', 'hard'));
+  await chownTree(ws, 65534, 65534);
+  for (const p of [ws, path.join(ws, 'lab'), path.join(ws, 'lab', 'app'), path.join(ws, 'lab', 'app', 'a.js')]) assert.equal(fs.lstatSync(p).uid, 65534, p);
+  for (const p of [outside, path.join(outside, 'f'), path.join(outside, 'linked')]) assert.equal(fs.lstatSync(p).uid, 0, p);
+  assert.equal(fs.lstatSync(path.join(ws, 'node_modules')).uid, 0, 'the node_modules symlink stays root\'s');
 });
