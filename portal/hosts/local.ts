@@ -21,6 +21,7 @@ import * as pty from 'node-pty';
 import { INSTALL_ROOT } from '../../src/labs';
 import { ExecOptions, ExecResult, LabHost, LabHostError, Progress, ShellStream, Track } from './types';
 import { TmuxControl, q, tmuxRun } from './tmux-control';
+import { copyFilter } from './generated';
 
 export type AttachMode = 'control' | 'client';
 
@@ -106,13 +107,18 @@ export class LocalHost implements LabHost {
     this.stopped = false;
   }
 
-  /** Copy labs that are not in the workspace yet; never touch ones that are (the student's edits). */
+  /**
+   * Copy labs that are not in the workspace yet; never touch ones that are (the student's
+   * edits). What a run in the labs directory generated (the labs' .gitignore patterns,
+   * core dumps, pid files, perf maps: generated.ts) is not copied.
+   */
   private syncWorkspace(): void {
     const src = this.opts.labsDir;
     if (!fs.existsSync(src)) throw new LabHostError('HOST_START_FAILED', `labs directory ${src} does not exist`);
     fs.mkdirSync(this.workspace, { recursive: true });
+    const keep = copyFilter(src);
     for (const e of fs.readdirSync(src, { withFileTypes: true })) {
-      if (e.name === 'node_modules') continue;
+      if (e.name === 'node_modules' || !keep(path.join(src, e.name))) continue;
       const to = path.join(this.workspace, e.name);
       if (fs.existsSync(to)) continue;
       // Copied under a temporary name and renamed when whole: a copy cut short (a full
@@ -120,7 +126,7 @@ export class LocalHost implements LabHost {
       const part = path.join(this.workspace, `.${e.name}.copying`);
       fs.rmSync(part, { recursive: true, force: true });
       try {
-        fs.cpSync(path.join(src, e.name), part, { recursive: true, filter: (s) => path.basename(s) !== 'node_modules' });
+        fs.cpSync(path.join(src, e.name), part, { recursive: true, filter: keep });
       } catch (err) {
         fs.rmSync(part, { recursive: true, force: true });
         throw err;
