@@ -6,6 +6,7 @@
  * (`--config FILE`, else <data>/config.json if it exists) ← command-line flags.
  */
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_LABS_ROOT, INSTALL_ROOT } from './labs';
@@ -156,7 +157,19 @@ export function validate(c: Config): Config {
   return c;
 }
 
-/** True when `host` is a loopback address (the only safe default: no one else can reach it). */
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * True when `host` is a loopback address (the only safe default: no one else can reach
+ * it): localhost, 127.0.0.0/8, ::1 in any spelling, bracketed ([::1]) or IPv4-mapped
+ * (::ffff:127.0.0.1, which BlockList matches against the IPv4 rule).
+ */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.[0-9]+\.[0-9]+\.[0-9]+$/.test(host);
+  let h = host.trim().toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h === 'localhost' || h === 'localhost.') return true;
+  const v = net.isIP(h);
+  return v !== 0 && LOOPBACK.check(h, v === 4 ? 'ipv4' : 'ipv6');
 }

@@ -62,6 +62,8 @@ test('the data dir may not be inside the installation', () => {
 });
 
 test('isLoopback', () => {
-  for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) assert.equal(isLoopback(h), true, h);
-  for (const h of ['0.0.0.0', '::', '192.168.1.5', 'example.com']) assert.equal(isLoopback(h), false, h);
+  const yes = ['127.0.0.1', '127.1.2.3', '127.255.255.255', 'localhost', 'LOCALHOST', 'localhost.', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '[::ffff:127.0.0.1]', '::ffff:7f00:1'];
+  for (const h of yes) assert.equal(isLoopback(h), true, h);
+  const no = ['0.0.0.0', '::', '[::]', '192.168.1.5', '128.0.0.1', '::2', '::ffff:10.0.0.1', '::ffff:0.0.0.0', 'example.com', 'localhost.example.com', '127.0.0.1.nip.io', '', '[127.0.0.1'];
+  for (const h of no) assert.equal(isLoopback(h), false, h);
 });
