@@ -24,11 +24,21 @@ import { ClassStore, UserRow } from './store';
 import { Caller, decide, match } from './routes';
 import { Cell, ClassBus, ClassEventMsg, HostState, streamSse } from './events';
 import { SpectateSession } from './spectate';
+import type { CheckQueue } from '../server/check-queue';
 
 const POLL_MS = 5000;
 const ATTACH_PARALLEL = 4;
 const POLL_PARALLEL = 8;
 const DASHBOARD = path.join(INSTALL_ROOT, 'portal', 'public', 'dashboard.html');
+
+/** What class mode reads of the portal's check queue (server/check-queue.ts). */
+export type ChecksInFlight = Pick<CheckQueue<unknown>, 'status' | 'submit'>;
+const NO_CHECKS: ChecksInFlight = {
+  status: () => null,
+  submit: () => {
+    throw new Error('no check queue');
+  },
+};
 
 export interface HostStatus {
   state: HostState;
@@ -62,12 +72,14 @@ export class ClassMode {
   readonly bus = new ClassBus();
   readonly router: express.Router;
   private readonly status = new Map<string, HostStatus>();
-  private readonly checking = new Set<string>();
+  /** user\0lab → POST …/check requests still open (they may not have reached the check queue yet). */
+  private readonly requested = new Map<string, number>();
   private readonly takeovers = new Map<string, string>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_INPUT_FRAME * 4 });
   private readonly sockets = new Set<import('ws').WebSocket>();
   private readonly poller: NodeJS.Timeout;
   private readonly offHostStatus: () => void;
+  private readonly offCheck: () => void;
   private closed = false;
   private polling = false;
 
@@ -77,6 +89,7 @@ export class ClassMode {
     private readonly auth: Auth,
     private readonly hosts: Hosts,
     private readonly log: (m: string) => void,
+    private readonly checks: ChecksInFlight = NO_CHECKS,
   ) {
     this.service = new ClassService(config, store);
     this.cs = this.service.cs;
@@ -86,6 +99,12 @@ export class ClassMode {
     this.offHostStatus = hosts.onStatus((user, s) => {
       const u = this.cs.user(user);
       if (u && u.role === 'student' && u.class) this.setStatus(u.class, user, { state: s.state, percent: s.percent, message: s.message });
+    });
+    // The grid cell changes where the result is stored, not when the student's request ends:
+    // a closed tab or an aborted request mid-check must not lose the result on the dashboard.
+    this.offCheck = store.onCheck((c) => {
+      const u = this.cs.user(c.user);
+      if (u && u.role === 'student' && u.class) this.publishCheck({ id: u.id, role: u.role, class: u.class }, c.lab);
     });
     this.poller = setInterval(() => void this.poll(), POLL_MS);
     this.poller.unref();
@@ -145,13 +164,13 @@ export class ClassMode {
     const caller = this.caller((res.locals.user as string) ?? null);
     const d = decide(m.route, m.params, caller, this.studentOf);
     if (!d.ok) return refuse(d.status, d.code, d.message);
-    if (caller && caller.role === 'student') this.observe(m.route.path, req, res, caller);
+    if (caller && caller.role === 'student') this.observe(m.route.path, m.params, req, res, caller);
     next();
   };
 
   /** Student activity the dashboard shows: a lab opened, a check started and finished. */
-  private observe(route: string, req: Request, res: Response, caller: NonNullable<Caller>): void {
-    const lab = req.params?.lab ?? decodeURIComponent(req.path.split('/')[3] || '');
+  private observe(route: string, params: Record<string, string>, req: Request, res: Response, caller: NonNullable<Caller>): void {
+    const lab = params.lab ?? '';
     if (route === '/api/labs/:lab' && req.method === 'GET') {
       res.on('finish', () => {
         if (res.statusCode !== 200 || this.cs.openedLabs(caller.id).has(lab)) return;
@@ -166,24 +185,51 @@ export class ClassMode {
       });
     }
     if (route === '/api/labs/:lab/check' && req.method === 'POST') {
+      // The stored result is published by the store hook (constructor). Here: the 'checking'
+      // mark, which lasts while this request is open or the check is in the queue.
       const key = `${caller.id}\0${lab}`;
-      this.checking.add(key);
+      this.requested.set(key, (this.requested.get(key) ?? 0) + 1);
       this.publishCell(caller, lab);
       res.on('close', () => {
-        this.checking.delete(key);
-        this.publishCell(caller, lab);
+        const n = (this.requested.get(key) ?? 1) - 1;
+        if (n > 0) this.requested.set(key, n);
+        else this.requested.delete(key);
+        // The student may have gone away mid-check (a closed tab): the check goes on.
+        this.publishCheck(caller, lab);
       });
     }
   }
 
+  /** A check of the lab is asked for or under way (a request open, queued or running). */
+  private isChecking(user: string, lab: string): boolean {
+    if ((this.requested.get(`${user}\0${lab}`) ?? 0) > 0) return true;
+    const s = this.checks.status(user);
+    return !!s && s.lab === lab;
+  }
+
   private cell(user: string, lab: string, opened?: Set<string>): Cell {
     const c = cellOf(this.store.lastCheck(user, lab), (opened ?? this.cs.openedLabs(user)).has(lab));
-    if (this.checking.has(`${user}\0${lab}`)) c.checking = true;
+    if (this.isChecking(user, lab)) c.checking = true;
     return c;
   }
 
   private publishCell(caller: NonNullable<Caller>, lab: string): void {
     this.bus.publish({ type: 'check', class: caller.class!, user: caller.id, lab, cell: this.cell(caller.id, lab) });
+  }
+
+  /**
+   * Publish the cell now and, when a check of that lab is in the queue, again when it ends
+   * (stored or not: an unreachable host stores nothing), so the last event says 'not checking'.
+   */
+  private publishCheck(caller: NonNullable<Caller>, lab: string): void {
+    this.publishCell(caller, lab);
+    const s = this.checks.status(caller.id);
+    if (!s || s.lab !== lab) return;
+    // The same student and lab while in flight joins that check: the job below never runs.
+    this.checks
+      .submit(caller.id, lab, () => Promise.reject(new Error('not run: joined a check in flight')))
+      .promise.catch(() => undefined)
+      .finally(() => this.closed || this.publishCell(caller, lab));
   }
 
   /** GET /class: the dashboard page (the route table lets instructors only this far). */
@@ -201,7 +247,7 @@ export class ClassMode {
       const cells: Record<string, Cell> = {};
       for (const l of labs) {
         const c = cellOf(checks.get(`${s.id}\0${l.id}`) ?? null, opened.has(l.id));
-        if (this.checking.has(`${s.id}\0${l.id}`)) c.checking = true;
+        if (this.isChecking(s.id, l.id)) c.checking = true;
         cells[l.id] = c;
       }
       return { id: s.id, name: s.name, email: s.email, host: this.hostStatus(s.id), takeover: this.takeovers.get(s.id) ?? null, cells };
@@ -449,14 +495,15 @@ export class ClassMode {
   close(): void {
     this.closed = true;
     this.offHostStatus();
+    this.offCheck();
     clearInterval(this.poller);
     for (const ws of this.sockets) ws.close(1001, 'portal shutting down');
     this.wss.close();
   }
 }
 
-export function createClassMode(config: Config, store: Store, auth: Auth, hosts: Hosts, log: (m: string) => void): ClassMode {
-  return new ClassMode(config, store, auth, hosts, log);
+export function createClassMode(config: Config, store: Store, auth: Auth, hosts: Hosts, log: (m: string) => void, checks?: ChecksInFlight): ClassMode {
+  return new ClassMode(config, store, auth, hosts, log, checks);
 }
 
 export type { ClassEventMsg };

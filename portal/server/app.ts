@@ -49,7 +49,8 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
   const store = openStore(config.dataDir);
   const auth = new Auth(store);
   const hosts = new Hosts(config, store);
-  const classMode = createClassMode(config, store, auth, hosts, log);
+  const checks = new CheckQueue<CheckResponse>({ limit: config.checkConcurrency });
+  const classMode = createClassMode(config, store, auth, hosts, log, checks);
   const app = express();
   // Routing must match paths exactly as the route table does (portal/class/routes.ts): express
   // is case-insensitive by default, and `/API/class/grid` would reach a handler the table never
@@ -103,7 +104,6 @@ export function buildApp(config: Config, opts: { log?: (msg: string) => void } =
     res.json({ ok: true });
   });
   app.use('/api/class', classMode.router);
-  const checks = new CheckQueue<CheckResponse>({ limit: config.checkConcurrency });
   app.use('/api', apiRouter(config, store, hosts, checks));
 
   const html = (file: string) => (_req: Request, res: Response) => res.sendFile(path.join(PUBLIC_DIR, file), { headers: { 'Cache-Control': 'no-store' } });

@@ -167,7 +167,26 @@ export class Store {
     const r = this.write(() => this.db
       .prepare('INSERT INTO check_results (user, lab, passed, exit_code, result_json, error_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(c.user, c.lab, c.passed ? 1 : 0, c.exitCode, c.result === undefined ? null : JSON.stringify(c.result), c.error ? JSON.stringify(c.error) : null, Date.now()));
-    return Number(r.lastInsertRowid);
+    const id = Number(r.lastInsertRowid);
+    for (const cb of this.checkListeners) {
+      try {
+        cb({ id, user: c.user, lab: c.lab });
+      } catch {
+        // a listener's trouble is its own: the result is stored
+      }
+    }
+    return id;
+  }
+
+  private readonly checkListeners = new Set<(c: { id: number; user: string; lab: string }) => void>();
+
+  /**
+   * Call `cb` after every check result is stored (class mode's dashboard: the grid cell
+   * changes when the result exists, whoever is still waiting for it). Returns the unsubscribe.
+   */
+  onCheck(cb: (c: { id: number; user: string; lab: string }) => void): () => void {
+    this.checkListeners.add(cb);
+    return () => this.checkListeners.delete(cb);
   }
 
   lastCheck(user: string, lab: string): StoredCheck | null {

@@ -372,6 +372,74 @@ test("artifacts on the local-user backend: a symlink to the store, /etc/shadow o
   assert.match((await get('00-hello', 'alias.svg')).text, /alice-own/);
 });
 
+test("the grid gets a check's result when the student's request closed before the check ended", { skip, timeout: 90_000 }, async () => {
+  // The instructor's live stream, read in the background.
+  const sse = await fetch(`${base}api/class/events`, { headers: { Cookie: cookies.instructor } });
+  const reader = sse.body!.getReader();
+  const events: any[] = [];
+  let buf = '';
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buf += Buffer.from(value!).toString();
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const ev = /^event: (\S+)\ndata: (.*)$/m.exec(block);
+        if (ev && ev[1] === 'check') events.push(JSON.parse(ev[2]));
+      }
+    }
+  })();
+  const until = async (what: string, f: () => boolean, ms = 60_000) => {
+    const end = Date.now() + ms;
+    while (!f()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; check events: ${JSON.stringify(events.slice(-4))}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  // Hold every check slot, so A's check is certainly still in the queue when A goes away.
+  const release: (() => void)[] = [];
+  const holds = Array.from({ length: portal.checks.limit }, (_x, i) => portal.checks.submit(`hold-${i}`, '00-hello', () => new Promise<any>((r) => release.push(() => r(null)))).promise);
+  const t0 = Date.now();
+  try {
+    const ac = new AbortController();
+    const post = fetch(`${base}api/labs/00-hello/check`, { method: 'POST', signal: ac.signal, headers: { Cookie: cookies.owner, Origin: origin, 'Content-Type': 'application/json' }, body: '{}' }).catch((e) => e);
+    await until('A’s check in the queue', () => events.some((e) => e.user === A && e.lab === '00-hello' && e.cell.checking));
+    for (;;) {
+      const st = await (await fetch(`${base}api/labs/00-hello/check/status`, { headers: { Cookie: cookies.owner } })).json();
+      if (st && st.state === 'queued') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    ac.abort();
+    assert.equal((await post).name, 'AbortError');
+    // The portal saw the request close (it publishes the cell then), with the check still queued.
+    const seen = events.length;
+    await until('the close of A’s request', () => events.length > seen);
+    assert.equal(portal.store.lastCheck(A, '00-hello')!.createdAt < t0, true, 'no result yet');
+  } finally {
+    release.forEach((f) => f());
+    await Promise.all(holds);
+  }
+  // The check runs and its result is stored: the dashboard hears of it, and the last word is final.
+  await until('the stored result on the stream', () => events.some((e) => e.user === A && e.lab === '00-hello' && e.cell.checkedAt >= t0));
+  await until('a final event (not checking)', () => {
+    const last = events.filter((e) => e.user === A && e.lab === '00-hello').pop();
+    return !!last && last.cell.checkedAt >= t0 && !last.cell.checking;
+  });
+  const stored = portal.store.lastCheck(A, '00-hello')!;
+  const last = events.filter((e) => e.user === A && e.lab === '00-hello').pop();
+  assert.equal(last.cell.checkedAt, stored.createdAt);
+  assert.equal(last.cell.state, stored.passed ? 'passed' : 'failed');
+  const grid = await (await fetch(`${base}api/class/grid`, { headers: { Cookie: cookies.instructor } })).json();
+  const cell = grid.students.find((x: any) => x.id === A).cells['00-hello'];
+  assert.equal(cell.checkedAt, stored.createdAt);
+  assert.equal(cell.checking, undefined);
+  await reader.cancel();
+  await reading;
+});
+
 test('host status: a host that vanishes shows as dead on the dashboard stream', { skip, timeout: 30_000 }, async () => {
   const res = await fetch(`${base}api/class/events`, { headers: { Cookie: cookies.instructor } });
   const reader = res.body!.getReader();
