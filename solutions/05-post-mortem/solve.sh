@@ -2,7 +2,10 @@
 # Answer lab 5's questions for a copy of labs/05-post-mortem: solve.sh DIR
 # The instructor's shortcut: the shop's contents come from app/shop.js's own
 # generator (seeded by host and directory), read here without a core. Students
-# find the same values with gcore + lldb/llnode (or mdb); the checker does that.
+# find the same values with gcore + lldb/llnode (or mdb); the checker does that,
+# with the steps' commands, and compares. So this script does not prove the
+# steps work (the checker's own core reading, judged against these values, does),
+# and the answers are not core-only: see labs/05-post-mortem/check/index.ts.
 set -eu
 [ $# -eq 1 ] && [ -d "$1" ] || { echo "usage: solve.sh LAB_COPY_DIR" >&2; exit 2; }
 dir=$(cd "$1" && pwd)

@@ -1,8 +1,10 @@
 'use strict';
 // shop.js: a shop back end that keeps its orders, customers, carts and one
 // coupon in memory. What exactly it holds is decided when it starts (derived
-// from the machine and directory it runs in) and never printed: the only way
-// to learn it is to look inside the process, from a core file.
+// from the machine and directory it runs in) and never printed: the lab has
+// you learn it from a core file. Not a secret, though: the same seed gives
+// the same shop, so this generator (openShop(seedText(dir))) computes it too,
+// which is how the checker's own core is the shop the student looked at.
 // Run:  node app/shop.js &
 // Runs on Node 6 and Node 20. Constructor functions, not ES6 classes, so that
 // post-mortem debuggers (mdb_v8, llnode) can name every object's constructor.

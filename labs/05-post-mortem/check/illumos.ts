@@ -10,7 +10,9 @@
  *   REF::jsconstructor (a second session)                   coupon-holder
  *
  * The core is deleted before the check returns. Never run against real mdb
- * here (see vm/README.md); tested with stand-ins.
+ * here (see vm/README.md); tested with stand-ins. The same limit as the Linux
+ * branch (check/index.ts): the shop derives from host and directory, so the
+ * answers can be computed from app/shop.js without a core.
  */
 import * as fs from 'fs';
 import * as path from 'path';

@@ -4,6 +4,15 @@
  * the student's directory (the shop's contents derive from the host and directory, so
  * it is the same shop the student looked at), opened with lldb + llnode. The core
  * (~30 MB: see SMALL_CORE) is deleted before the check returns, whatever happens.
+ *
+ * Limit, by design: the answers are not only in a core. The shop is a pure function
+ * of host name and directory (app/shop.js's openShop(seedText(dir))), so reading the
+ * app computes them without one (solutions/05-post-mortem/solve.sh does), and the
+ * check proves the answers match the shop, not that the student read a core. Making
+ * them core-only (a random seed kept in memory, the checker gcoring the student's own
+ * process by a pid file) would mean a ~630 MB core of the student's unflagged node per
+ * check (SMALL_CORE needs the checker to start the app), a check that fails whenever
+ * the app is not running, and a solve.sh that drives gcore + lldb itself.
  */
 import * as fs from 'fs';
 import * as path from 'path';
