@@ -2,7 +2,7 @@
 // leak2.js: a tiny page renderer that caches pages it has rendered. Its memory
 // grows the whole time it runs, a little with every request.
 // Reproduce:  node app/leak2.js &   then watch VmRSS in /proc/$!/status
-// Options: --rate N (requests per second, default 50), --requests N (then exit).
+// Options: --rate N (requests/s, default 50), --requests N (then exit), --max-cache-mb N.
 // Runs on Node 6 and Node 20.
 
 var ROUTES = ['/', '/products', '/products/42', '/cart', '/about', '/help'];
@@ -34,7 +34,7 @@ function servePage(req) {
   var page = pageCache[key];
   if (!page) {
     page = renderPage(req.url.split('?')[0], 'guest');
-    pageCache[key] = page;
+    if (roomFor(page)) pageCache[key] = page;
   }
   return page.html.length;
 }
@@ -57,3 +57,21 @@ function tick() {
 
 console.log('STARTING pid ' + process.pid);
 var timer = setInterval(tick, 20);
+
+// Not part of the app: a guard for the workshop machine. Past --max-cache-mb of
+// cached HTML no more pages are cached (the app keeps serving), so a run left
+// going cannot grow until node runs out of heap or the machine out of memory.
+var MAX_CACHE_BYTES = option('--max-cache-mb', 300) * 1048576;
+var cachedBytes = 0;
+var cacheFull = false;
+function roomFor(page) {
+  if (cacheFull) return false;
+  if (cachedBytes + page.html.length > MAX_CACHE_BYTES) {
+    cacheFull = true;
+    console.error('leak2.js: ' + Math.round(cachedBytes / 1048576) + ' MB of pages cached after ' + served +
+      ' requests: caching no more (--max-cache-mb), so this demo cannot exhaust memory; restart it to watch it grow again');
+    return false;
+  }
+  cachedBytes += page.html.length;
+  return true;
+}
