@@ -218,16 +218,35 @@ test('stand-in dtrace: 03-flame-graphs illumos branch times the apps for real an
   });
 });
 
-test('stand-in dtrace: 04-memory-leak illumos branch judges real RSS and names the mmap stacks from mmap.d', async (t) => {
+test('stand-in dtrace: 04-memory-leak illumos branch runs the original and yours on the same work, judges real RSS, names mmap.d stacks', async (t) => {
+  const { leaking, flat } = CANNED_MORE.memoryLeak;
   await withCopy('04-memory-leak', (dir) => {
-    const buggy = checkWithStandIns('04-memory-leak', dir, { 'mmap.out': CANNED_MORE.memoryLeak.leaking });
+    const buggy = checkWithStandIns('04-memory-leak', dir, { 'mmap.out': leaking });
     assert.equal(buggy.code, 1, buggy.stderr);
     assert.match(step(buggy, 'fixed').message, /RSS grew .* MB .*under renderPage \(leak2\.js line 22\)/);
     t.diagnostic(`buggy: ${step(buggy, 'fixed').message}`);
+    // As the Linux branch: both apps, the same bounded work, one dtrace each (the original's first).
+    assert.equal(buggy.calls.length, 2, JSON.stringify(buggy.calls));
+    for (const c of buggy.calls) assert.equal(path.basename(c[c.indexOf('-s') + 1]), 'mmap.d');
+    const plot = (r: Run) => ((r.result!.steps[0] as unknown as { data: { items: { title: string; series: { label: string; points: [number, number][] }[] }[] } }).data.items);
+    const [rss] = plot(buggy);
+    assert.equal(rss.title, 'RSS (ps)');
+    assert.deepEqual(rss.series.map((x) => x.label), ['original', 'yours']);
+    for (const x of rss.series) assert.ok(x.points.length >= 20, `${x.label}: ${x.points.length} RSS samples`);
+
+    // Flat because it does no work: the served line differs from the original's.
+    const src = path.join(dir, 'app', 'leak2.js');
+    const shipped = fs.readFileSync(src, 'utf8');
+    fs.writeFileSync(src, shipped.replace(/bytes \+= servePage\(\{[^\n]*\}\);/, 'bytes += 9000;'));
+    assert.notEqual(fs.readFileSync(src, 'utf8'), shipped);
+    const lazy = checkWithStandIns('04-memory-leak', dir, { 'mmap.1.out': leaking, 'mmap.2.out': flat });
+    assert.equal(lazy.code, 1, JSON.stringify(lazy.result));
+    assert.match(step(lazy, 'fixed').message, /served different pages: "served 6000 requests, 54000000 bytes", the original "served 6000 requests, \d+ bytes"/);
 
     solve('04-memory-leak', dir);
-    const fixed = checkWithStandIns('04-memory-leak', dir, { 'mmap.out': CANNED_MORE.memoryLeak.flat });
+    const fixed = checkWithStandIns('04-memory-leak', dir, { 'mmap.1.out': leaking, 'mmap.2.out': flat });
     assert.equal(fixed.code, 0, JSON.stringify(fixed.result));
+    assert.match(step(fixed, 'fixed').message, /^RSS grew -?[0-9.]+ MB \(the original: [0-9.]+ MB\); in the original, mmap\.d counted 12 mmaps under renderPage \(leak2\.js line 22\)$/);
     t.diagnostic(`fixed: ${step(fixed, 'fixed').message}`);
   });
 });
