@@ -7,7 +7,7 @@
  * not a CheckResult, is reported as CHECK_OUTPUT with what it printed.
  */
 import * as path from 'path';
-import type { LabHost } from '../hosts/types';
+import { LabHost, LabHostError } from '../hosts/types';
 import type { CheckResult } from '../../src/check/types';
 import { INSTALL_ROOT } from '../../src/labs';
 import type { Store } from '../store';
@@ -87,7 +87,22 @@ export function parseCheckOutput(stdout: string): CheckResult | null {
 export async function runCheck(host: LabHost, store: Store, user: string, lab: string, opts: { timeoutMs?: number; lowPriority?: boolean } = {}): Promise<CheckResponse> {
   const timeoutMs = opts.timeoutMs ?? CHECK_TIMEOUT_MS;
   const dir = `${host.workspace}/${lab}`;
-  const r = await host.exec(checkArgv(host, lab, dir, opts.lowPriority ?? true), { timeoutMs, maxOutputBytes: 2 * 1024 * 1024 });
+  let r: Awaited<ReturnType<LabHost['exec']>>;
+  try {
+    r = await host.exec(checkArgv(host, lab, dir, opts.lowPriority ?? true), { timeoutMs, maxOutputBytes: 2 * 1024 * 1024 });
+  } catch (e) {
+    // The host itself failed (unreachable, gone): the attempt is still a result the
+    // student and the dashboard see (the cell must not keep the previous verdict), and
+    // the caller still gets the error (HTTP 503 for HOST_UNREACHABLE).
+    if (e instanceof LabHostError) {
+      try {
+        store.addCheck({ user, lab, passed: false, exitCode: null, result: undefined, error: { code: e.code, message: e.message } });
+      } catch {
+        // a full data directory: the host's error is the one to report
+      }
+    }
+    throw e;
+  }
   const base = { lab, exitCode: r.code, checkedAt: Date.now() };
   let resp: CheckResponse;
   const result = r.code === 0 || r.code === 1 ? parseCheckOutput(r.stdout) : null;

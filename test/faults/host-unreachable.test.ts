@@ -189,6 +189,10 @@ test('a host frozen mid-check: the check fails HOST_UNREACHABLE, the dashboard s
     assert.equal(r.status, 503, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'HOST_UNREACHABLE');
     assert.match(r.body.error.message, /host unreachable/);
+    // The attempt is stored: the page and the dashboard show it, not the earlier pass.
+    const stored = await (await fetch(`${base}api/labs/00-hello/check`, { headers: { Cookie: student } })).json();
+    assert.equal(stored.error?.code, 'HOST_UNREACHABLE', JSON.stringify(stored));
+    assert.equal(portal.classMode.grid('hu').students[0].cells['00-hello'].state, 'failed', JSON.stringify(portal.classMode.grid('hu').students[0].cells));
     // poll() reports the host gone, and the dashboard shows it dead.
     const host = portal.hosts.peek(STUDENT)!;
     assert.notEqual(await host.poll(), null);
