@@ -71,6 +71,24 @@ test('lab 2: a fast handler that changes the response fails', { skip: !labs.has(
   assert.match(fix.message, /every handler is fast now, but the responses changed: GET \/foo\/bar/);
 });
 
+test('lab 2: a handler still slow on every 3rd request (the median is fast) fails', { skip: !labs.has('02-restify') }, async () => {
+  const r = await judge('02-restify', (dir) => {
+    solve('02-restify', dir);
+    // 11 ms of work: in the [8 ms, 16 ms) bucket when the host is idle, whose low edge is
+    // under the 10 ms limit; a third of the calls: fewer than half.
+    editFile(
+      path.join(dir, 'app', 'demo.js'),
+      'req.tags = TAGS;',
+      'req.tags = TAGS;\n    loadTags.calls = (loadTags.calls || 0) + 1;\n    if (loadTags.calls % 3 === 0) { var until = Date.now() + 11; while (Date.now() < until) {} }',
+    );
+  });
+  const fix = r.steps.find((s) => s.id === 'fix')!;
+  assert.equal(fix.passed, false, fix.message);
+  assert.match(fix.message, /(^|; )loadTags took \d+ ms or more on [6-9] of (19|20) calls[;:]/);
+  assert.match(fix.message, /: over the 10 ms limit on more than 1 call in 4$/);
+  assert.match(fix.evidence ?? '', /^loadTags: (19|20) calls, half under \d+ us/m, 'the median is fast');
+});
+
 test('lab 0: wrong answers fail without giving the right one away', { skip: !labs.has('00-warm-up') }, async () => {
   const r = await judge('00-warm-up', (dir) => {
     fs.mkdirSync(path.join(dir, '.tracelab'));

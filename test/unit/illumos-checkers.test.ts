@@ -185,13 +185,23 @@ test('stand-in dtrace: 02-restify illumos branch fails on a slow loadTags histog
     const buggy = checkWithStandIns('02-restify', dir, CANNED.restify.buggy);
     assert.equal(buggy.code, 1, buggy.stderr);
     assert.equal(step(buggy, 'probes').passed, true);
-    assert.match(step(buggy, 'fix').message, /getfooname loadTags took 33 ms or more per call/);
+    assert.match(step(buggy, 'fix').message, /getfooname loadTags took 33 ms or more on 16 of 16 calls: over the 10 ms limit/);
     const call = buggy.calls[0];
     assert.equal(path.basename(call[call.indexOf('-s') + 1]), 'handler-timing.d');
 
     solve('02-restify', dir);
     const fixed = checkWithStandIns('02-restify', dir, CANNED.restify.fixed);
     assert.equal(fixed.code, 0, JSON.stringify(fixed.result));
+
+    // CONSTRUCTED: slow on 5 calls of 16 (fewer than half: the median is fast), in the
+    // [8192, 16384) us bucket (its low edge is under 10 ms, its high edge over): fails.
+    const quantize = (rows: [number, number][]) =>
+      `\n           value  ------------- Distribution ------------- count\n${rows.map(([v, n]) => `${String(v).padStart(16)} |${'@'.repeat(n * 2).padEnd(40)} ${n}`).join('\n')}\n`;
+    const sometimes = checkWithStandIns('02-restify', dir, {
+      'handler-timing.out': ['demo getfooname loadTags', quantize([[16, 0], [32, 11], [64, 0], [128, 0], [256, 0], [512, 0], [1024, 0], [2048, 0], [4096, 0], [8192, 5], [16384, 0]])].join('\n'),
+    });
+    assert.equal(sometimes.code, 1, JSON.stringify(sometimes.result));
+    assert.match(step(sometimes, 'fix').message, /^getfooname loadTags took 8 ms or more on 5 of 16 calls: over the 10 ms limit on more than 1 call in 4/);
 
     const none = checkWithStandIns('02-restify', dir, { 'handler-timing.out': '\n' });
     assert.equal(none.code, 1);

@@ -4,30 +4,19 @@
  * per-handler histograms and the responses.
  *
  *  probes  restify's handler probes fire (createServer({dtrace: true}) kept)
- *  fix     no handler's median latency is over SLOW_MS, and every response is
- *          exactly what the original demo answers.
+ *  fix     every handler is under SLOW_MS on 3 calls in 4 (judge.ts), and every
+ *          response is exactly what the original demo answers.
  */
 import * as path from 'path';
 import type { LabChecker } from '../../../src/check/types';
 import { requireTracing } from '../../../src/check/proc';
-import { startBpftrace, parseHistograms, histKey, excerpt, type Histogram } from '../../../src/check/bpftrace';
+import { startBpftrace, parseHistograms, histKey, excerpt } from '../../../src/check/bpftrace';
 import { requireLabModules, requireLinuxTrack, remaining, startServerApp } from '../../../src/check/labenv';
 import { checkIllumos } from './illumos';
-import { SLOW_MS, EXPECTED, sendRequests, both, judge } from './judge';
+import { SLOW_MS, EXPECTED, sendRequests, warmUp, both, judge } from './judge';
 
 // Re-exported: other code took them from this module before judge.ts held them.
 export { SLOW_MS, EXPECTED };
-
-/** Median of a histogram, as the low edge of the bucket holding it (us). */
-export function medianUs(h: Histogram): number {
-  const total = h.buckets.reduce((a, b) => a + b.count, 0);
-  let seen = 0;
-  for (const b of h.buckets) {
-    seen += b.count;
-    if (seen * 2 >= total) return b.low;
-  }
-  return 0;
-}
 
 export const check: LabChecker = async (ctx) => {
   if (ctx.track === 'illumos') return checkIllumos(ctx);
@@ -38,6 +27,7 @@ export const check: LabChecker = async (ctx) => {
   if ('error' in started) return { passed: false, steps: both(started.error, started.evidence) };
   const { app, port } = started;
 
+  await warmUp(port);
   ctx.log('attaching linux/handler-timing.bt');
   const tracer = await startBpftrace(path.join(ctx.labSource, 'linux', 'handler-timing.bt'), [], {
     timeoutMs: remaining(ctx.deadline),
@@ -54,7 +44,7 @@ export const check: LabChecker = async (ctx) => {
   if (flood) return { passed: false, steps: both(flood, excerpt(app.output(), 10)) };
 
   const hists = parseHistograms(trace, 'us');
-  const timed = hists.map((h) => ({ name: histKey(h.title), medianUs: medianUs(h), calls: h.buckets.reduce((a, b) => a + b.count, 0) }));
+  const timed = hists.map((h) => ({ name: histKey(h.title), buckets: h.buckets }));
   const evidence = excerpt(trace.split('\n').filter((l) => !/^Attaching/.test(l)).join('\n'), 40);
   const data = { kind: 'histograms', items: hists.map((h) => ({ ...h, title: `${histKey(h.title)} (us)` })) };
   const steps = judge('handler-timing.bt', timed, wrong, evidence, data);
