@@ -4,12 +4,16 @@
  * (test/fixtures/folded/README.md) put where stackfold.js writes them, then Show,
  * zoom and search as a student would. Also: a hostile or huge file stays text, bounded.
  *
- * Set TRACELAB_SCREENSHOTS=DIR to keep folded.png and folded-zoomed.png.
+ * The real stackvis SVG too: the fixture's stacks through stackfold.js --stackvis and
+ * stackvis, as the step makes out/stacks.svg, opened in the sandboxed frame.
+ *
+ * Set TRACELAB_SCREENSHOTS=DIR to keep folded.png, folded-zoomed.png and stackvis.png.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { Browser, Page } from 'playwright-core';
 import { REPO, tempData, cleanupData } from '../server/harness';
 import { freePort } from '../../src/check/proc';
@@ -149,6 +153,54 @@ test('a file that is not folded stacks, or one too large, says so in the panel',
   await page.locator('#artifact-graph .artifact-note.warn').waitFor({ timeout: 30000 });
   assert.match(await page.locator('#artifact-graph .artifact-note').innerText(), /file too large: read the first 8 MB only/);
   assert.ok((await page.locator('#artifact-graph .fr').count()) > 0);
+});
+
+/**
+ * out/stacks.svg as the step makes it: the fixture's stacks in bpftrace's @[...]: N shape
+ * (leaf first), then `node linux/stackfold.js --stackvis | stackvis collapsed flamegraph-svg`.
+ */
+function stackvisSvg(): string {
+  const stacks = fs
+    .readFileSync(FIXTURE, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => /^(.*) (\d+)$/.exec(l)!)
+    .map(([, stack, n]) => `@[\n${stack.split(';').reverse().map((f) => `    ${f}\n`).join('')}]: ${n}\n`)
+    .join('\n');
+  const fold = spawnSync(process.execPath, [path.join(REPO, 'labs', LAB, 'linux', 'stackfold.js'), '--stackvis'], { input: stacks, encoding: 'utf8' });
+  assert.equal(fold.status, 0, fold.stderr);
+  const stackvis = path.join(REPO, 'labs', 'node_modules', '.bin', 'stackvis');
+  assert.ok(fs.existsSync(stackvis), `${stackvis} is missing: setup.sh installs the labs' packages`);
+  const svg = spawnSync(stackvis, ['collapsed', 'flamegraph-svg'], { input: fold.stdout, encoding: 'utf8' });
+  assert.equal(svg.status, 0, svg.stderr);
+  return svg.stdout;
+}
+
+test('the real stackvis SVG renders its frames in the sandboxed frame; hovering a frame names it', async () => {
+  const svg = stackvisSvg();
+  assert.match(svg, /^<\?xml[\s\S]*<svg [\s\S]*onload="init\(evt\)"/, 'stackvis\'s SVG with its script');
+  fs.writeFileSync(path.join(outDir(), 'stacks.svg'), svg);
+  await showArtifact('stacks.svg');
+  await page.waitForSelector('#artifact-frame:not([hidden])');
+  assert.equal(await page.locator('#artifact-graph').isHidden(), true);
+  const frame = page.frameLocator('#artifact-frame');
+  // Every stack's frames are drawn: a box per frame, the hot one as wide as its samples.
+  const isNew = frame.locator('rect[onmouseover*="Visitors.isNew report.js:53"]');
+  await isNew.first().waitFor({ timeout: 15000 });
+  assert.ok((await frame.locator('rect[rx]').count()) > 40, 'stackvis drew the frames');
+  const all = await frame.locator('rect[onmouseover*="all samples (198 samples"]').boundingBox();
+  const hot = await isNew.first().boundingBox();
+  assert.ok(all && hot && all.width > 300, `the root spans the frame (${all?.width})`);
+  const widest = Math.max(...(await isNew.evaluateAll((rs) => rs.map((r) => (r as SVGGraphicsElement).getBoundingClientRect().width))));
+  assert.ok(widest / all!.width > 0.75 && widest / all!.width < 0.95, `isNew spans ${(widest / all!.width).toFixed(2)} of the root (169 of 198)`);
+  // stackvis's SVG has no zoom; its one interaction is hover, which its own script shows.
+  const details = frame.locator('#details');
+  await isNew.first().hover();
+  await frame.locator('#details', { hasText: 'Visitors.isNew report.js:53 (169 samples, 85.35%)' }).waitFor({ timeout: 5000 });
+  assert.match(await details.textContent() ?? '', /^Visitors\.isNew report\.js:53 \(169 samples, 85\.35%\)$/);
+  // The sandbox: the SVG's script runs, but without the portal's origin.
+  assert.equal(await frame.locator('svg').evaluate(() => { try { return String(window.parent.document.title); } catch { return 'blocked'; } }), 'blocked');
+  if (shots) await page.screenshot({ path: path.join(shots, 'stackvis.png') });
 });
 
 test('an SVG artifact still opens in the sandboxed frame, and Close empties the panel', async () => {
