@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../../src/config';
 import { createHost, HOST_BACKENDS } from '../hosts';
+import { LabHostError } from '../hosts/types';
 import type { LabHost, Progress } from '../hosts/types';
 import type { Store } from '../store';
 import { RosterStudent } from './roster';
@@ -109,6 +110,9 @@ export class ClassService {
       const other = this.cs.user(u.id);
       if (other || u.id === 'self') throw new ClassError('STUDENT_TAKEN', `id '${u.id}' is already used${other ? ` in class ${other.class}` : ''}: give the student another id in the roster's id column`);
     }
+    // Within the class: the instructor's id is taken too (the roster checks its own duplicates).
+    const dup = roster.find((s) => s.id === iid);
+    if (dup) throw new ClassError('STUDENT_TAKEN', `id '${iid}'${dup.line ? ` (roster line ${dup.line})` : ''} is the instructor's id in class ${name}: give the student another id in the roster's id column`);
     this.cs.addClass({ name, backend, inventory, users });
     return {
       class: this.cs.getClass(name)!,
@@ -188,16 +192,25 @@ export class ClassService {
   }
 
   /**
-   * Reset a student: stop the shell, move the workspace to <data>/archive/<class>/
-   * <id>-<time> (remote hosts: beside the workspace), and start a fresh host.
+   * Reset a student: end the shell, move the workspace to <data>/archive/<class>/
+   * <id>-<time> (remote hosts: beside the workspace, on the host), and start a fresh host.
+   *
+   * A local workspace is moved by the portal after the shell is stopped. A remote one is
+   * moved by the host itself, so it is archived while the host is still up and stopped
+   * after: an ssh host refuses exec once stopped, and a vagrant host's stop halts the VM.
+   *
+   * `host`: the student's host as the caller has it (the portal's, already started);
+   * `start`: how to start the fresh one (the portal starts it through its Hosts, so it is
+   * watched like any other); default: startHost here.
    */
-  async reset(user: string, by: string, onProgress: (p: HostProgress) => void = () => undefined, host = this.hostOf(user)): Promise<string> {
+  async reset(user: string, by: string, onProgress: (p: HostProgress) => void = () => undefined, opts: { host?: LabHost; start?: () => Promise<unknown> } = {}): Promise<string> {
     const u = this.cs.user(user)!;
-    await host.stop();
+    const host = opts.host ?? this.hostOf(user);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     let archive: string;
     let undo: () => Promise<unknown>;
     if (host.kind === 'local' || host.kind === 'local-user') {
+      await host.stop();
       const dir = path.join(this.config.dataDir, 'archive', u.class);
       archive = path.join(dir, `${user}-${stamp}`);
       try {
@@ -210,11 +223,23 @@ export class ClassService {
       const moved = archive;
       undo = async () => fs.existsSync(host.workspace) || fs.renameSync(moved, host.workspace);
     } else {
-      archive = `${host.workspace}.archive-${stamp}`;
-      const r = await host.exec(['mv', '--', host.workspace, archive], { timeoutMs: 60_000 });
+      const mv = (from: string, to: string) =>
+        host.exec(['sh', '-c', 'if [ -e "$1" ]; then mv -- "$1" "$2"; else mkdir -p -- "$2"; fi', 'sh', from, to], { timeoutMs: 60_000 });
+      let r: Awaited<ReturnType<typeof mv>>;
+      try {
+        archive = `${host.workspace}.archive-${stamp}`;
+        r = await mv(host.workspace, archive);
+      } catch (e) {
+        // A host this portal never started (no saved state, or a halted VM): start it to reach its disk.
+        if (!(e instanceof LabHostError && e.code === 'HOST_NOT_STARTED')) throw e;
+        await host.start();
+        archive = `${host.workspace}.archive-${stamp}`;
+        r = await mv(host.workspace, archive);
+      }
       if (r.code !== 0) throw new Error(`could not archive ${host.workspace} on the host: ${r.stderr.trim() || r.code}`);
       const moved = archive;
-      undo = () => host.exec(['mv', '--', moved, host.workspace], { timeoutMs: 60_000 });
+      const ws = host.workspace;
+      undo = () => host.exec(['mv', '--', moved, ws], { timeoutMs: 60_000 });
     }
     try {
       this.cs.addEvent({ user, kind: 'reset', by, detail: { archive } });
@@ -223,7 +248,10 @@ export class ClassService {
       await undo().catch(() => undefined);
       throw e;
     }
-    await this.startHost(user, onProgress);
+    // The shell (tmux) was started in the workspace that is now the archive: end it.
+    if (host.kind !== 'local' && host.kind !== 'local-user') await host.stop();
+    if (opts.start) await opts.start();
+    else await this.startHost(user, onProgress);
     return archive;
   }
 
