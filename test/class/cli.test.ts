@@ -75,6 +75,26 @@ test('ssh and vagrant: inventory Hosts go to students by id, else in roster orde
   }
 });
 
+test("create: a roster id equal to the class's instructor id is STUDENT_TAKEN, not a raw SQLite error, and nothing is created", () => {
+  fs.writeFileSync(path.join(tmp, 'instr.csv'), 'id,name\ncli-x,Ada\nc7-instructor,Mallory\n');
+  const r = cli('create', 'c7', '--roster', 'instr.csv', '--backend', 'vagrant', '--data', data, '--labs', FIXTURE_LABS);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /id 'c7-instructor' \(roster line 3\) is the instructor's id in class c7: give the student another id/);
+  assert.doesNotMatch(r.stderr, /UNIQUE|SQLITE|at /);
+  assert.match(cli('list', '--data', data).stdout, /no classes/);
+  const d = tempData();
+  try {
+    const store = openStore(d);
+    const svc = new ClassService(testConfig(d), store);
+    assert.throws(() => svc.create('c8', [{ id: 'c8-instructor', name: 'M', email: '', line: 2 }], 'vagrant'), (e: any) => e.code === 'STUDENT_TAKEN' && /instructor's id/.test(e.message));
+    assert.equal(svc.cs.getClass('c8'), null);
+    assert.equal(svc.cs.user('c8-instructor'), null);
+    store.close();
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('create → list → show → link → remove, with a Unix user per student', { skip: IS_ROOT ? false : 'needs root' }, () => {
   const c = cli('create', 'cls', '--roster', 'ok.csv', '--backend', 'local', '--url', 'http://lab.example.org:9000/x', '--data', data, '--labs', FIXTURE_LABS);
   assert.equal(c.status, 0, c.stderr);
