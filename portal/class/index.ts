@@ -325,7 +325,16 @@ export class ClassMode {
       const cls = me(res).class!;
       const host = this.hosts.peek(id) ?? this.service.hostOf(id);
       this.hosts.forget(id);
-      const archive = await this.service.reset(id, me(res).id, (p) => this.setStatus(cls, id, { state: p.state === 'failed' ? 'dead' : p.state, percent: p.percent, message: p.message }), host);
+      this.setStatus(cls, id, { state: 'starting', percent: 0, message: 'resetting: archiving the workspace' });
+      // The fresh host is started through Hosts, like any other: polled, its status relayed
+      // (onStatus above), the one the student's next page and terminal get.
+      let archive: string;
+      try {
+        archive = await this.service.reset(id, me(res).id, undefined, { host, start: () => this.hosts.get(id) });
+      } catch (e) {
+        if (!this.hosts.peek(id)) this.setStatus(cls, id, { state: 'dead', percent: 100, message: `reset failed: ${(e as Error).message}`.slice(0, 300) });
+        throw e;
+      }
       // Drop opened-lab activity? No: the grid shows what the student did; checks after the reset are newer.
       this.bus.publish({ type: 'reset', class: cls, user: id, archive });
       res.json({ ok: true, archive });

@@ -440,6 +440,24 @@ test("the grid gets a check's result when the student's request closed before th
   await reading;
 });
 
+test("a dashboard reset: B's workspace archived, a fresh host started through Hosts (so it is polled)", { skip, timeout: 60_000 }, async () => {
+  const wsB = path.join(data, 'workspaces', B);
+  fs.writeFileSync(path.join(wsB, 'before-reset.txt'), 'old');
+  const res = await fetch(`${base}api/class/students/${B}/reset`, { method: 'POST', headers: { Cookie: cookies.instructor, Origin: origin, 'Content-Type': 'application/json' }, body: JSON.stringify({ confirm: B }) });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.ok(body.archive.startsWith(path.join(data, 'archive', 'mx', `${B}-`)), body.archive);
+  assert.equal(fs.readFileSync(path.join(body.archive, 'before-reset.txt'), 'utf8'), 'old');
+  assert.equal(fs.existsSync(path.join(wsB, 'before-reset.txt')), false, 'a fresh workspace');
+  assert.ok(fs.existsSync(path.join(wsB, '00-hello')));
+  // The portal's Hosts owns the new host: the poller watches it (next test) and B's terminal gets it.
+  const host = portal.hosts.peek(B);
+  assert.ok(host, 'the fresh host is registered in Hosts');
+  assert.equal(await host!.poll(), null);
+  const grid = await (await fetch(`${base}api/class/grid`, { headers: { Cookie: cookies.instructor } })).json();
+  assert.equal(grid.students.find((x: any) => x.id === B).host.state, 'running');
+});
+
 test('host status: a host that vanishes shows as dead on the dashboard stream', { skip, timeout: 30_000 }, async () => {
   const res = await fetch(`${base}api/class/events`, { headers: { Cookie: cookies.instructor } });
   const reader = res.body!.getReader();
