@@ -187,6 +187,7 @@ export class LocalHost implements LabHost {
     } catch (e) {
       throw new LabHostError('HOST_START_FAILED', `could not start tmux: ${(e as Error).message}`);
     }
+    const tty = (p as unknown as { ptsName?: string }).ptsName;
     return {
       pid: p.pid,
       onData: (cb) => p.onData(cb as (d: any) => void),
@@ -201,6 +202,8 @@ export class LocalHost implements LabHost {
       },
       pause: () => p.pause(),
       resume: () => p.resume(),
+      // tmux redraws this client's whole screen (the client's tty is the PTY): what the page dropped is superseded.
+      redraw: tty ? () => void tmuxRun(this.tmuxArgs('refresh-client', '-t', tty), env) : undefined,
       kill: () => {
         try {
           p.kill();

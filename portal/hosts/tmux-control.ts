@@ -567,6 +567,11 @@ class ControlStream implements ShellStream {
     else this.sync();
   }
 
+  /** The page dropped output it had not drawn (Ctrl-C in a burst): what it gets next is the pane's screen as it is now. */
+  redraw(): void {
+    this.dropped();
+  }
+
   /** Replace whatever the terminal shows with the pane's current screen. */
   sync(): void {
     if (this.done) return;

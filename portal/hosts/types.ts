@@ -46,6 +46,12 @@ export interface ShellStream {
   resume(): void;
   /** Detach this client (kills the attaching process, never the tmux session). */
   kill(): void;
+  /**
+   * Optional: output not yet delivered is superseded; deliver a redraw of the current
+   * screen next (after any output already on its way). Without it the gateway cannot
+   * let a page drop a backlog.
+   */
+  redraw?(): void;
 }
 
 export interface ExecOptions {

@@ -20,6 +20,8 @@
  *    10 MB paste holds at most INPUT_HIGH bytes here. A burst over MAX_PASTE_BYTES is
  *    refused (TOO_LARGE) and the socket closed: the browser's own copy goes with it.
  *  - When the shell ends, EXIT says why where the gateway can tell (terminal/exit-reason.ts).
+ *  - REDRAW: the page interrupted a burst and dropped the output it had not drawn; the
+ *    answer marks the cut in the stream and the shell's current screen follows it.
  */
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
@@ -248,6 +250,25 @@ class Session {
     }
   }
 
+  /**
+   * The page dropped the output it had not drawn yet (Ctrl-C during a burst: nobody
+   * wants to watch the backlog scroll past first). What is batched here goes too; the
+   * answer marks the cut in the stream, and the shell's redraw of its current screen
+   * follows it. A shell that cannot redraw says so and the page draws what it holds.
+   */
+  private redraw(): void {
+    if (this.closed) return;
+    if (!this.shell.redraw) return sendControl(this.ws, { t: MSG.REDRAW, ok: false });
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushTimer = null;
+    this.flushSoon = null;
+    this.out = [];
+    this.outBytes = 0;
+    sendControl(this.ws, { t: MSG.REDRAW, ok: true });
+    this.shell.redraw();
+  }
+
   private applyPause(): void {
     const want = (this.clientPaused && !this.ws.isPaused) || this.socketPaused;
     if (want === this.ptyPaused || this.closed) return;
@@ -289,6 +310,9 @@ class Session {
         break;
       case MSG.PING:
         sendControl(this.ws, { t: MSG.PONG, n: m.msg.n });
+        break;
+      case MSG.REDRAW:
+        this.redraw();
         break;
       default:
         // pong / server-only tags from a client: ignore.

@@ -39,6 +39,14 @@ export const MSG = {
   HOST_PROGRESS: 'host-progress',
   /** server → client: the lab host could not be started; the page shows it with a Retry button instead of reconnecting. */
   HOST_ERROR: 'host-error',
+  /**
+   * client → server: the page dropped output it had not drawn yet (Ctrl-C during a
+   * burst): send the screen as it is now. server → client, the answer, in the output
+   * stream's order: `ok` true — the output sent before this message is superseded (drop
+   * what is still held of it) and a redraw of the current screen follows; `ok` false —
+   * this shell cannot redraw, so draw what is held.
+   */
+  REDRAW: 'redraw',
 } as const;
 
 export type ControlMessage =
@@ -54,7 +62,8 @@ export type ControlMessage =
   | { t: typeof MSG.RELEASE }
   | { t: typeof MSG.MODE; mode: 'spectate' | 'control'; by?: string }
   | { t: typeof MSG.HOST_PROGRESS; percent: number; message: string }
-  | { t: typeof MSG.HOST_ERROR; code: string; message: string };
+  | { t: typeof MSG.HOST_ERROR; code: string; message: string }
+  | { t: typeof MSG.REDRAW; ok?: boolean };
 
 /**
  * Why a shell ended, as far as the gateway can tell (portal/server/terminal/exit-reason.ts).
@@ -188,6 +197,8 @@ export function decodeControl(text: unknown): Decoded<ControlMessage> {
     case MSG.HOST_ERROR:
       if (typeof v.code !== 'string' || typeof v.message !== 'string') return bad(PROTO_ERR.BAD_MESSAGE, 'host-error needs code and message');
       return { ok: true, msg: { t: MSG.HOST_ERROR, code: v.code.slice(0, 40), message: hostMessage(v.message) } };
+    case MSG.REDRAW:
+      return { ok: true, msg: v.ok === undefined ? { t: MSG.REDRAW } : { t: MSG.REDRAW, ok: v.ok === true } };
     default:
       return bad(PROTO_ERR.UNKNOWN_TAG, `unknown control message "${String(v.t).slice(0, 20)}"`);
   }
