@@ -1,23 +1,56 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MSG, PROTO_ERR, decodeControl, encodeControl, clampSize, chunkText, checkInputFrame, MAX_CONTROL_BYTES, MAX_INPUT_FRAME, SIZE } from '../../portal/shared/protocol';
+import { MSG, PROTO_ERR, EXIT_REASON, ControlMessage, decodeControl, encodeControl, clampSize, chunkText, checkInputFrame, MAX_CONTROL_BYTES, MAX_INPUT_FRAME, SIZE } from '../../portal/shared/protocol';
 
-test('every control message round-trips through encode/decode', () => {
-  const msgs = [
-    { t: MSG.RESIZE, cols: 120, rows: 40 },
-    { t: MSG.PAUSE },
-    { t: MSG.RESUME },
-    { t: MSG.PING, n: 7 },
-    { t: MSG.PONG, n: 7 },
-    { t: MSG.ERROR, code: 'X', message: 'y' },
-    { t: MSG.EXIT, code: 0 },
-    { t: MSG.STATUS, state: 'attached', track: 'linux' },
-  ] as const;
-  for (const m of msgs) {
-    const d = decodeControl(encodeControl(m as any));
-    assert.ok(d.ok, JSON.stringify(m));
-    assert.deepEqual(JSON.parse(JSON.stringify(d.msg)), m);
+type Tag = (typeof MSG)[keyof typeof MSG];
+/**
+ * Messages of every tag, each in the shapes it can take. Keyed by tag so the compiler
+ * refuses this table when a tag is added to MSG without samples here, and the test
+ * below checks the same at run time against MSG itself.
+ */
+const SAMPLES: { [K in Tag]: Extract<ControlMessage, { t: K }>[] } = {
+  [MSG.RESIZE]: [{ t: MSG.RESIZE, cols: 120, rows: 40 }],
+  [MSG.PAUSE]: [{ t: MSG.PAUSE }],
+  [MSG.RESUME]: [{ t: MSG.RESUME }],
+  [MSG.PING]: [{ t: MSG.PING, n: 7 }, { t: MSG.PING }],
+  [MSG.PONG]: [{ t: MSG.PONG, n: 7 }, { t: MSG.PONG }],
+  [MSG.ERROR]: [{ t: MSG.ERROR, code: 'X', message: 'y' }],
+  [MSG.EXIT]: [{ t: MSG.EXIT, code: 0 }, { t: MSG.EXIT, code: null }, ...Object.values(EXIT_REASON).map((reason) => ({ t: MSG.EXIT, code: 1, reason }))],
+  [MSG.STATUS]: [{ t: MSG.STATUS, state: 'attached', track: 'linux' }, { t: MSG.STATUS, state: 'starting' }],
+  [MSG.TAKEOVER]: [{ t: MSG.TAKEOVER }],
+  [MSG.RELEASE]: [{ t: MSG.RELEASE }],
+  [MSG.MODE]: [{ t: MSG.MODE, mode: 'spectate' }, { t: MSG.MODE, mode: 'control', by: 'instructor' }],
+  [MSG.HOST_PROGRESS]: [{ t: MSG.HOST_PROGRESS, percent: 40, message: 'booting the VM' }],
+  [MSG.HOST_ERROR]: [{ t: MSG.HOST_ERROR, code: 'HOST_START_FAILED', message: 'vagrant up failed' }],
+  [MSG.REDRAW]: [{ t: MSG.REDRAW }, { t: MSG.REDRAW, ok: true }, { t: MSG.REDRAW, ok: false }],
+};
+
+test('every control message type round-trips through encode/decode', () => {
+  assert.deepEqual(Object.keys(SAMPLES).sort(), Object.values(MSG).sort(), 'a sample for every tag in MSG');
+  for (const [tag, msgs] of Object.entries(SAMPLES)) {
+    assert.ok(msgs.length > 0, tag);
+    for (const m of msgs as ControlMessage[]) {
+      assert.equal(m.t, tag);
+      const d = decodeControl(encodeControl(m));
+      assert.ok(d.ok, JSON.stringify(m));
+      assert.deepEqual(JSON.parse(JSON.stringify(d.msg)), m);
+    }
   }
+});
+
+test('decoding normalises what it cannot trust', () => {
+  const dec = (v: unknown) => {
+    const d = decodeControl(JSON.stringify(v));
+    assert.ok(d.ok, JSON.stringify(v));
+    return JSON.parse(JSON.stringify(d.msg));
+  };
+  assert.deepEqual(dec({ t: 'exit', code: 0, reason: 'aliens' }), { t: 'exit', code: 0, reason: EXIT_REASON.UNKNOWN });
+  assert.deepEqual(dec({ t: 'exit', code: 'x' }), { t: 'exit', code: null });
+  assert.deepEqual(dec({ t: 'mode', mode: 'control', by: 'x'.repeat(500) }).by.length, 100);
+  assert.deepEqual(dec({ t: 'host-progress', percent: 250.4, message: 'a\x07b' }), { t: 'host-progress', percent: 100, message: 'a b' });
+  assert.equal(dec({ t: 'host-error', code: 'C'.repeat(100), message: 'm' }).code.length, 40);
+  assert.deepEqual(dec({ t: 'redraw', ok: 'yes' }), { t: 'redraw', ok: false });
+  assert.deepEqual(dec({ t: 'takeover', extra: 1 }), { t: 'takeover' });
 });
 
 test('malformed control frames are rejected with a code, never thrown', () => {
@@ -30,6 +63,10 @@ test('malformed control frames are rejected with a code, never thrown', () => {
     ['{"t":"resize","cols":"80","rows":24}', PROTO_ERR.BAD_MESSAGE],
     ['{"t":"resize","cols":1e400,"rows":24}', PROTO_ERR.BAD_MESSAGE],
     ['{"t":"status","state":"root"}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"mode","mode":"root"}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"host-progress","percent":"50","message":"m"}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"host-error","code":1,"message":"m"}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"error","code":"X"}', PROTO_ERR.BAD_MESSAGE],
     [JSON.stringify({ t: 'ping', pad: 'x'.repeat(MAX_CONTROL_BYTES) }), PROTO_ERR.TOO_LARGE],
     [Buffer.from('{}'), PROTO_ERR.BAD_MESSAGE],
   ];
