@@ -364,27 +364,40 @@ export class SshHost implements LabHost {
     return this.feed.stream();
   }
 
-  /** The remote command of a terminal: attach to (or create) the student's tmux session. */
-  shellCommand(): string {
+  /**
+   * The remote command of a terminal: attach to (or create) the student's tmux
+   * session; a spectator only attaches (never creates it), and ignore-size keeps
+   * its window from shrinking the student's screen, as on the local backend.
+   */
+  shellCommand(spectate = false): string {
     const t = `tmux -L ${shq(this.o.tmuxSocket)} -f ${remotePathExpr(this.o.stateDir)}/tmux.conf`;
     return [
       this.pathPrefix(),
       `export TRACELAB_WORKSPACE=${shq(this.workspace)}; `,
-      `exec ${t} new-session -A -s ${shq(this.session)} -c ${shq(this.workspace)}`,
+      spectate
+        ? `exec ${t} attach-session -t ${shq(`=${this.session}`)} -f ignore-size`
+        : `exec ${t} new-session -A -s ${shq(this.session)} -c ${shq(this.workspace)}`,
     ].join('');
   }
 
-  async openShell(size: { cols: number; rows: number }): Promise<ShellStream> {
+  async openShell(size: { cols: number; rows: number; spectate?: boolean }): Promise<ShellStream> {
     if (!this.started) throw new LabHostError('HOST_NOT_STARTED', 'openShell() before start()');
-    return new ReattachingShell(this, size);
+    if (size.spectate) {
+      // Attach only: a student without a session yet is an error, not a new session.
+      const r = await this.runRemote(`tmux -L ${shq(this.o.tmuxSocket)} has-session -t ${shq(`=${this.session}`)} 2>/dev/null && echo TL_HAS`, this.quickTimeoutMs);
+      const ce = this.connectionError(r);
+      if (ce) throw ce;
+      if (!/TL_HAS/.test(r.stdout)) throw new LabHostError('HOST_START_FAILED', `${this.o.user} has no terminal session yet`);
+    }
+    return new ReattachingShell(this, { cols: size.cols, rows: size.rows }, size.spectate === true);
   }
 
   /** Spawn one ssh -tt client in a local PTY (used by ReattachingShell). */
-  spawnTerminal(size: { cols: number; rows: number }): pty.IPty {
+  spawnTerminal(size: { cols: number; rows: number }, spectate = false): pty.IPty {
     const env: Record<string, string> = {};
     for (const k of ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME']) if (process.env[k]) env[k] = process.env[k]!;
     env.TERM = 'xterm-256color';
-    return pty.spawn(this.o.sshBinary, [...this.sshArgs(['-tt']), this.shellCommand()], {
+    return pty.spawn(this.o.sshBinary, [...this.sshArgs(['-tt']), this.shellCommand(spectate)], {
       name: 'xterm-256color',
       cols: size.cols,
       rows: size.rows,
@@ -470,7 +483,7 @@ export class ReattachingShell implements ShellStream {
   static maxRetries = 5;
   static retryDelayMs = 1000;
 
-  constructor(private readonly host: SshHost, private size: { cols: number; rows: number }) {
+  constructor(private readonly host: SshHost, private size: { cols: number; rows: number }, private readonly spectate = false) {
     this.p = this.attach();
   }
 
@@ -479,7 +492,7 @@ export class ReattachingShell implements ShellStream {
   }
 
   private attach(): pty.IPty {
-    const p = this.host.spawnTerminal(this.size);
+    const p = this.host.spawnTerminal(this.size, this.spectate);
     const born = Date.now();
     p.onData((d: any) => {
       for (const cb of this.dataCbs) cb(d);

@@ -300,7 +300,7 @@ export class VagrantHost implements LabHost {
     return this.ssh;
   }
 
-  async openShell(size: { cols: number; rows: number }): Promise<ShellStream> {
+  async openShell(size: { cols: number; rows: number; spectate?: boolean }): Promise<ShellStream> {
     return this.need().openShell(size);
   }
 

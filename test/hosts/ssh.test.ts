@@ -231,6 +231,37 @@ test('the terminal is a tmux session that survives a dropped connection and a cl
   }
 });
 
+test('spectate over ssh: attaches to the student\'s session only (never creates one), and does not resize it', { skip: skip ?? false }, async () => {
+  const h = host({ user: 'lin' });
+  await h.start();
+  const hasSession = () => spawnSync('tmux', ['-L', SOCKET, 'has-session', '-t', `=${h.session}`]).status === 0;
+  try {
+    // No session yet: an instructor spectating gets an error, and no session is made.
+    await assert.rejects(h.openShell({ cols: 80, rows: 24, spectate: true }), (e: LabHostError) => e.code === 'HOST_START_FAILED' && /lin has no terminal session yet/.test(e.message));
+    assert.equal(hasSession(), false, 'spectating created the student\'s session');
+    // The student's terminal makes it; the spectator then sees what the student types.
+    const sh = await h.openShell({ cols: 100, rows: 30 });
+    const seen = record(sh);
+    sh.write('echo STUDENT$((6*7))\r');
+    await waitFor(sh, seen, /STUDENT42/);
+    const spy = await h.openShell({ cols: 40, rows: 10, spectate: true });
+    const spied = record(spy);
+    sh.write('echo LIVE$((7*7))\r');
+    await waitFor(spy, spied, /LIVE49/);
+    // a spectator's small window does not shrink the student's screen
+    const width = spawnSync('tmux', ['-L', SOCKET, 'display-message', '-p', '-t', `=${h.session}:`, '#{window_width}'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(width, '100');
+    const exited = new Promise((r) => spy.onExit(r));
+    spy.kill();
+    await exited;
+    sh.kill();
+    assert.equal(hasSession(), true, 'the session outlives its clients');
+  } finally {
+    await h.stop();
+  }
+  assert.equal(hasSession(), false);
+});
+
 test('host keys are checked even though the inventory says StrictHostKeyChecking no', { skip: skip ?? false }, async () => {
   for (const knownHosts of [sshd.emptyKnownHosts, sshd.wrongKnownHosts]) {
     await assert.rejects(host({ knownHosts }).start(), (e: LabHostError) => {

@@ -5,6 +5,7 @@
 // test/hosts/sshd-fixture.ts, so everything after `vagrant up` is real ssh.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -112,6 +113,10 @@ test('stand-in vagrant: start() runs up → ssh-config → host key read, stream
   assert.equal(h.track, 'illumos');
   assert.equal(await h.poll(), null);
   assert.equal(log().pop(), 'status lab --machine-readable');
+
+  // an instructor spectating before the student opened a terminal: an error, and no session made
+  await assert.rejects(h.openShell({ cols: 80, rows: 24, spectate: true }), (e: LabHostError) => e.code === 'HOST_START_FAILED' && /no terminal session yet/.test(e.message));
+  assert.equal(spawnSync('tmux', ['-L', SOCKET, 'list-sessions'], { encoding: 'utf8' }).stdout.trim(), '', 'spectating created a tmux session');
 
   // a restarted portal: same data dir, state loaded, no `vagrant up` again
   const again = host();
