@@ -219,11 +219,28 @@ test('stand-in dtrace: 03-flame-graphs illumos branch times the apps for real an
     assert.match(step(buggy, 'flat-profile').message, /isNew is still innermost in 82% of samples/);
     assert.equal(buggy.calls.length, 2, 'the original and the copy are profiled');
     for (const c of buggy.calls) assert.equal(path.basename(c[c.indexOf('-s') + 1]), 'profile-97.d');
+    // Both flame graphs, from the jstack() stacks, in the Linux branch's data shape.
+    type Node = { n: string; v: number; c?: Node[] };
+    const graphs = (r: Run) => (r.result!.steps.find((x) => x.id === 'flat-profile') as unknown as { data: { kind: string; items: { kind: string; title: string; root: Node }[] } }).data;
+    const g = graphs(buggy);
+    assert.equal(g.kind, 'flamegraphs');
+    assert.deepEqual(g.items.map((x) => [x.kind, x.title]), [['flamegraph', "before: the lab's report.js (551 samples)"], ['flamegraph', 'after: your report.js (551 samples)']]);
+    const find = (n: Node, name: string): Node | undefined => (n.n === name ? n : (n.c ?? []).map((c) => find(c, name)).find(Boolean));
+    const root = g.items[0].root;
+    assert.equal(root.v, 551);
+    // Root first, as jstack() prints innermost first: report -> summarise -> isNew (position, not line, on Node 6).
+    const report = root.c!.find((c) => c.n === 'report report.js@2500')!;
+    assert.ok(report, JSON.stringify(root.c!.map((c) => c.n)));
+    const isNew = find(report, 'isNew report.js@1567')!;
+    assert.equal(isNew.v, 451);
+    assert.deepEqual(isNew.c!.map((c) => c.n), ['<< internal code >>']);
+    assert.equal(isNew.c![0].c![0].n, 'node`_ZN2v88internal7Runtime_Foo', 'the +0x offset is dropped: one function, one box');
 
     solve('03-flame-graphs', dir);
     const fixed = checkWithStandIns('03-flame-graphs', dir, { 'profile-97.1.out': hot, 'profile-97.2.out': flat });
     assert.equal(fixed.code, 0, JSON.stringify(fixed.result));
     assert.match(step(fixed, 'flat-profile').message, /isNew was innermost in 82% of samples before and is 4% now/);
+    assert.deepEqual(graphs(fixed).items.map((x) => x.root.v), [551, 490]);
     t.diagnostic(`fixed: ${step(fixed, 'faster').message}`);
   });
 });

@@ -7,7 +7,9 @@
  *  flat-profile  the function innermost in most of the original's samples
  *                (report.js frames) is under DOMINATING_SHARE of yours
  *
- * Both apps are profiled with `--loop` for PROFILE_SECONDS. No baseline cache
+ * Both apps are profiled with `--loop` for PROFILE_SECONDS, and the result carries
+ * both flame graphs (the jstack() stacks folded, the Linux branch's data shape) for
+ * the page to draw side by side. No baseline cache
  * here: the original is measured on every check. Never run against real DTrace
  * here (see vm/README.md); tested with stand-ins.
  */
@@ -17,6 +19,7 @@ import type { LabChecker, StepResult } from '../../../src/check/types';
 import { spawnGroup, delay } from '../../../src/check/proc';
 import { requireIllumos } from '../../../src/check/illumos/run';
 import { parseStacks } from '../../../src/check/illumos/dtrace';
+import { flameTree, totalSamples, type Folded } from '../../../src/check/flamegraph';
 import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
 import { APP, NEEDED_SPEEDUP, DOMINATING_SHARE, PROFILE_SECONDS, timeRun, firstDifference } from './index';
 
@@ -44,6 +47,27 @@ export function reportShares(text: string): Shares {
   }
   const top = [...by.entries()].map(([fn, samples]) => ({ fn, samples, share: total ? samples / total : 0 })).sort((a, b) => b.samples - a.samples);
   return { total, top };
+}
+
+/**
+ * One jstack() frame as a flame graph box: JS frames as "isNew report.js:12" (or
+ * "isNew report.js@1567" for Node 6's "position N"), native ones without their +0x offset,
+ * so one function is one box as in the Linux branch's stackfold.js.
+ */
+export function boxName(frame: string): string {
+  const js = /^(.*?)\s+at\s+(\S.*?)\s+(line|position)\s+(\d+)$/.exec(frame);
+  if (js) return `${js[1]} ${path.basename(js[2])}${js[3] === 'line' ? ':' : '@'}${js[4]}`;
+  return frame.replace(/\+0x[0-9a-f]+$/i, '').replace(/;/g, ',');
+}
+
+/** jstack() stacks (innermost first) as folded stacks (root first), for flameTree. */
+export function foldJstacks(text: string): Folded {
+  const out: Folded = new Map();
+  for (const s of parseStacks(text)) {
+    const key = s.frames.map(boxName).reverse().join(';');
+    if (key) out.set(key, (out.get(key) ?? 0) + s.count);
+  }
+  return out;
 }
 
 async function profile(node: string, file: string, labSource: string, scratch: string, tag: string): Promise<{ text: string; error?: string }> {
@@ -98,11 +122,15 @@ export const checkIllumos: LabChecker = async (ctx) => {
   const sb = reportShares(pb.text);
   const hot = sb.top.find((x) => x.fn !== '(not in the app)');
   if (!hot) throw new Error(`the profile of the original shows no frame of app/report.js (does jstack() name JS frames?): ${firstLines(pb.text, 10)}`);
+  const fb = foldJstacks(pb.text);
+  const graphs = [flameTree(fb, `before: the lab's report.js (${totalSamples(fb)} samples)`)];
   const pa = await profile(node, mine, ctx.labSource, ctx.scratch, 'after');
   if (pa.error) {
-    steps.push({ id: 'flat-profile', passed: false, message: `could not profile your app: ${pa.error}`, evidence: pa.error });
+    steps.push({ id: 'flat-profile', passed: false, message: `could not profile your app: ${pa.error}`, evidence: pa.error, data: { kind: 'flamegraphs', items: graphs } });
     return { passed: false, steps };
   }
+  const fa = foldJstacks(pa.text);
+  graphs.push(flameTree(fa, `after: your report.js (${totalSamples(fa)} samples)`));
   const sa = reportShares(pa.text);
   const now = sa.top.find((x) => x.fn === hot.fn);
   const nowShare = now ? now.share : 0;
@@ -117,6 +145,7 @@ export const checkIllumos: LabChecker = async (ctx) => {
           ? `${hot.fn} was innermost in ${pct(hot.share)} of samples before and is ${pct(nowShare)} now`
           : `${hot.fn} is still innermost in ${pct(nowShare)} of samples (was ${pct(hot.share)}): it still dominates the flame graph`,
     evidence: `before (${sb.total} samples):\n${table(sb)}\n\nafter (${sa.total} samples):\n${table(sa)}`,
+    data: { kind: 'flamegraphs', items: graphs },
   });
   return { passed: steps.every((s) => s.passed), steps };
 };
