@@ -120,7 +120,7 @@ test('student A opens the lab, fixes it in the terminal, passes Check; the grid 
   await a.goto(new URL(`/labs/${LAB}`, links[A]).href);
   await a.waitForSelector('#term-state.attached', { timeout: 30000 });
   await waitCell(A, LAB, 'in progress', 10000);
-  await typeIn(a, `id -un; cp ${REPO}/solutions/${LAB}/app/file.js ~/${LAB}/app/file.js && echo copied-$((6*7))`);
+  await typeIn(a, `id -un; cp ${REPO}/solutions/${LAB}/app/file_good.js ~/${LAB}/app/file.js && echo copied-$((6*7))`);
   const s = await waitScreen(a, /^copied-42$/m, 'the fix copied');
   assert.match(s, /tracelab-e2e-a/);
   const resp = a.waitForResponse((r) => r.url().endsWith(`/api/labs/${LAB}/check`) && r.request().method() === 'POST', { timeout: 90000 });
@@ -237,7 +237,7 @@ test('kill -9 of the portal in the middle of a check loses nothing stored; after
 test('reset (with confirmation) archives A’s workspace and gives a fresh copy', { skip, timeout: 60_000 }, async () => {
   const ws = path.join(data, 'workspaces', A, LAB, 'app', 'file.js');
   const fixed = fs.readFileSync(ws, 'utf8');
-  assert.equal(fixed, fs.readFileSync(path.join(REPO, 'solutions', LAB, 'app', 'file.js'), 'utf8'));
+  assert.equal(fixed, fs.readFileSync(path.join(REPO, 'solutions', LAB, 'app', 'file_good.js'), 'utf8'));
   const done = page.instructor.waitForResponse((r) => r.url().endsWith(`/students/${A}/reset`), { timeout: 30000 });
   await page.instructor.click(`#grid-body tr[data-student="${A}"] button[data-act="reset"]`); // the confirm dialog is accepted
   const body = await (await done).json();
