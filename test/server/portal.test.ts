@@ -206,6 +206,42 @@ test('terminal: PAUSE stops the output reaching the client, RESUME brings the re
   }
 });
 
+test('terminal: REDRAW (the page interrupting a burst) is answered in the stream, then the screen as it is now', async () => {
+  const t = new TermClient(wsUrl, { Origin: origin(), cookie });
+  try {
+    await t.until(() => t.controls.some((c) => c.state === 'attached'), 'attached');
+    await t.until(() => /tracelab/.test(t.text), 'prompt');
+    // A page behind a burst: it paused the stream and holds a backlog.
+    // (Endless for the test's purpose: in client mode tmux draws only what keeps up, so seq 1 3000000 could end first.)
+    t.type('clear; seq 1 999999999\r');
+    await t.until(() => /[0-9]{5}(\x1b\[K)?\r\n/.test(t.text), 'the burst');
+    t.ws.send('{"t":"pause"}');
+    await new Promise((r) => setTimeout(r, 300));
+    // What the page sends on Ctrl-C with a backlog: the key, then REDRAW.
+    t.type('\x03');
+    t.ws.send('{"t":"redraw"}');
+    let cut = -1;
+    await t.until(() => {
+      if (cut < 0 && t.controls.some((c) => c.t === 'redraw')) cut = t.text.length;
+      return cut >= 0;
+    }, 'the answer to REDRAW');
+    assert.deepEqual(t.controls.filter((c) => c.t === 'redraw'), [{ t: 'redraw', ok: true }]);
+    t.ws.send('{"t":"resume"}');
+    // After the cut: the screen as it is now (seq interrupted, the prompt), not the backlog.
+    await t.until(() => /tracelab/.test(t.text.slice(cut)), 'the prompt after the cut');
+    await new Promise((r) => setTimeout(r, 300));
+    const afterCut = t.text.length - cut;
+    console.log(`# REDRAW: ${afterCut} bytes after the cut (${process.env.TRACELAB_TMUX_ATTACH || 'control'} attach)`);
+    assert.ok(afterCut < 64 * 1024, `${afterCut} bytes after the cut: a redraw, not the backlog`);
+    t.text = '';
+    t.type('echo rc=$?\r');
+    await t.until(() => /rc=[0-9]+(\x1b\[K)?\r/.test(t.text), 'the exit status');
+    assert.match(t.text, /rc=130(\x1b\[K)?\r/, 'Ctrl-C interrupted seq');
+  } finally {
+    await t.close();
+  }
+});
+
 test('terminal: when the shell exits the client is told, and the next connection gets a new shell', async () => {
   const t = new TermClient(wsUrl, { Origin: origin(), cookie });
   await t.until(() => t.controls.some((c) => c.state === 'attached'), 'attached');
