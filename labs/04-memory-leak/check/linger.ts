@@ -3,7 +3,7 @@
  * is empty (it served its --requests, or gave up), write the file named by
  * TRACELAB_LINGER_FILE and keep the process alive, idle, until the checker stops it,
  * so a tracer still running can resolve its stacks (bpftrace and dtrace name frames
- * from the live process when they print). Changes no output. ES5 statements only:
+ * from the live process when they print). Changes no output. Node 6 syntax only:
  * it also runs on the illumos track's Node 6.
  */
 import fs = require('fs');
