@@ -87,6 +87,12 @@ test('lab 2: a handler still slow on every 3rd request (the median is fast) fail
   assert.match(fix.message, /(^|; )loadTags took \d+ ms or more on [6-9] of (19|20) calls[;:]/);
   assert.match(fix.message, /: over the 10 ms limit on more than 1 call in 4$/);
   assert.match(fix.evidence ?? '', /^loadTags: (19|20) calls, half under \d+ us/m, 'the median is fast');
+  // What the portal draws: one histogram per handler, in us.
+  const data = fix.data as { kind: string; items: { kind: string; title: string; unit: string }[] };
+  assert.equal(data.kind, 'histograms');
+  const loadTags = data.items.find((h) => h.title === 'loadTags');
+  assert.ok(loadTags, JSON.stringify(data.items.map((h) => h.title)));
+  assert.deepEqual([loadTags.kind, loadTags.unit], ['histogram', 'us']);
 });
 
 test('lab 0: wrong answers fail without giving the right one away', { skip: !labs.has('00-warm-up') }, async () => {

@@ -105,6 +105,13 @@ function step(r: Run, id: string) {
   return s;
 }
 
+/** A step's `data` (what the portal draws), asserted present. */
+function stepData(r: Run, id: string): unknown {
+  const s = step(r, id) as { data?: unknown };
+  assert.ok(s.data, `step ${id} has no data: ${JSON.stringify(s)}`);
+  return s.data;
+}
+
 function answer(dir: string, answers: Record<string, string>): void {
   fs.mkdirSync(path.join(dir, '.tracelab'), { recursive: true });
   fs.writeFileSync(path.join(dir, '.tracelab', 'answers.json'), JSON.stringify(answers));
@@ -150,6 +157,19 @@ test('stand-in dtrace: 00-warm-up illumos branch judges answers against syscount
     r = checkWithStandIns('00-warm-up', dir, CANNED.warmUp);
     assert.equal(r.code, 0, JSON.stringify(r.result));
     assert.match(step(r, 'slowest-url').message, /right: \/page\.txt\.sum/);
+    // What the portal draws, in the Linux branch's shape: counts, and a histogram per URL.
+    const counts = stepData(r, 'busiest-syscall') as { kind: string; items: [string, number][] };
+    assert.equal(counts.kind, 'counts');
+    assert.deepEqual(counts.items[0], ['mmap64', 53]);
+    const lat = stepData(r, 'slowest-url') as { kind: string; items: { kind: string; title: string; unit: string; buckets: { low: number; high: number; count: number }[] }[] };
+    assert.equal(lat.kind, 'histograms');
+    assert.deepEqual(lat.items.map((h) => [h.kind, h.title, h.unit]), [
+      ['histogram', '[/page.txt, 127.0.0.1]', 'us'],
+      ['histogram', '[/page.txt.sum, 127.0.0.1]', 'us'],
+      ['histogram', '[/echo-server.js, 127.0.0.1]', 'us'],
+      ['histogram', '[/nothere, 127.0.0.1]', 'us'],
+    ]);
+    assert.deepEqual(lat.items[1].buckets, [{ low: 16384, high: 32768, count: 0 }, { low: 32768, high: 65536, count: 20 }, { low: 65536, high: 131072, count: 0 }]);
   });
 });
 
@@ -192,6 +212,14 @@ test('stand-in dtrace: 02-restify illumos branch fails on a slow loadTags histog
     solve('02-restify', dir);
     const fixed = checkWithStandIns('02-restify', dir, CANNED.restify.fixed);
     assert.equal(fixed.code, 0, JSON.stringify(fixed.result));
+    // The handlers' histograms, drawn as on Linux (buggy and fixed alike).
+    for (const r of [buggy, fixed]) {
+      const d = stepData(r, 'probes') as { kind: string; items: { title: string; unit: string; buckets: { low: number; high: number; count: number }[] }[] };
+      assert.equal(d.kind, 'histograms');
+      assert.deepEqual(d.items.map((h) => h.title), ['getfooname parseName', 'getfooname loadTags', 'getfooname greet', 'getping ping']);
+      assert.ok(d.items.every((h) => h.unit === 'us'));
+    }
+    assert.deepEqual((stepData(buggy, 'fix') as { items: { buckets: unknown[] }[] }).items[1].buckets, [{ low: 16384, high: 32768, count: 0 }, { low: 32768, high: 65536, count: 16 }, { low: 65536, high: 131072, count: 0 }]);
 
     // CONSTRUCTED: slow on 5 calls of 16 (fewer than half: the median is fast), in the
     // [8192, 16384) us bucket (its low edge is under 10 ms, its high edge over): fails.

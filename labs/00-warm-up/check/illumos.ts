@@ -13,7 +13,7 @@ import { CheckEnvironmentError, type LabChecker } from '../../../src/check/types
 import { tail } from '../../../src/check/proc';
 import { remaining, startServerApp } from '../../../src/check/labenv';
 import { requireIllumos } from '../../../src/check/illumos/run';
-import { parseCounts, parseHistograms, histogramTotal, type Histogram } from '../../../src/check/illumos/dtrace';
+import { parseCounts, parseHistograms, histogramTotal, histogramData, type Histogram } from '../../../src/check/illumos/dtrace';
 import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
 import { judgeAnswers, allFailed, URLS, ROUNDS } from './index';
 
@@ -28,13 +28,18 @@ function get(port: number, p: string): Promise<number> {
   });
 }
 
-/** The URL of a server-latency.d histogram: its "URL : ADDRESS" key line. */
-export function latencyUrl(h: Histogram): string | null {
+/** The URL and client of a server-latency.d histogram: its "URL : ADDRESS" key line. */
+export function latencyKey(h: Histogram): { url: string; client: string } | null {
   for (const k of h.keys) {
-    const m = /^(\S+)\s*:\s*\S+$/.exec(k.trim());
-    if (m && m[1] !== 'URL') return m[1];
+    const m = /^(\S+)\s*:\s*(\S+)$/.exec(k.trim());
+    if (m && m[1] !== 'URL') return { url: m[1], client: m[2] };
   }
   return null;
+}
+
+/** The URL of a server-latency.d histogram. */
+export function latencyUrl(h: Histogram): string | null {
+  return latencyKey(h)?.url ?? null;
 }
 
 /** Mean of a power-of-two quantize(), taking each bucket at 1.5x its lower bound. */
@@ -80,15 +85,22 @@ export const checkIllumos: LabChecker = async (ctx) => {
     .filter((r) => /^[a-z_0-9]+$/.test(r.key))
     .map((r): [string, number] => [r.key, r.value])
     .sort((a, b) => b[1] - a[1]);
-  const lat2 = parseHistograms(latOut)
-    .map((h) => ({ url: latencyUrl(h), mean: quantizeMean(h), n: histogramTotal(h) }))
-    .filter((l): l is { url: string; mean: number; n: number } => l.url !== null && l.n > 0)
-    .sort((a, b) => b.mean - a.mean);
+  const latHists = parseHistograms(latOut).filter((h) => latencyUrl(h) !== null && histogramTotal(h) > 0);
+  const lat2 = latHists.map((h) => ({ url: latencyUrl(h)!, mean: quantizeMean(h), n: histogramTotal(h) })).sort((a, b) => b.mean - a.mean);
   if (!counts.length || !lat2.length) {
     const what = [counts.length ? '' : 'no system calls', lat2.length ? '' : 'no HTTP request/response probes (node*:::http-server-*; does this node have the node provider?)'].filter(Boolean).join(' and ');
     return { passed: false, steps: allFailed(`the traces saw ${what}`, firstLines(scOut + '\n' + latOut, 20)) };
   }
   const requests = ROUNDS * URLS.length;
-  const steps = judgeAnswers(ctx.answers, counts, lat2, requests, 'd');
+  // What the portal draws, in the Linux branch's shape: the counts, and a histogram
+  // per URL and client titled as server-latency.bt's keys are.
+  const latency = {
+    kind: 'histograms',
+    items: latHists.map((h) => {
+      const k = latencyKey(h)!;
+      return histogramData(h, `[${k.url}, ${k.client}]`, 'us');
+    }),
+  };
+  const steps = judgeAnswers(ctx.answers, counts, lat2, requests, 'd', { counts: { kind: 'counts', items: counts.slice(0, 10) }, latency });
   return { passed: steps.every((s) => s.passed), steps };
 };

@@ -59,8 +59,8 @@ export type UrlLatencies = { url: string; mean: number; n: number }[];
 
 /**
  * Judge the two answers against what the traces measured; shared by both tracks,
- * which differ only in their scripts' names (`ext`: "bt" or "d") and in the
- * data the portal draws (Linux only).
+ * which differ only in their scripts' names (`ext`: "bt" or "d"); `data` is what
+ * the portal draws for a right answer (the counts, the latency histograms).
  */
 export function judgeAnswers(
   answers: Record<string, string>,
@@ -158,7 +158,8 @@ export const check: LabChecker = async (ctx) => {
     };
   }
   const requests = ROUNDS * URLS.length;
-  const latency = { kind: 'histograms', items: hists.map((h) => ({ ...h, title: `${h.title.replace(/^@us/, '')} (us)` })) };
+  // Titled [URL, client]; the unit ('us') is drawn beside the title.
+  const latency = { kind: 'histograms', items: hists.map((h) => ({ ...h, title: h.title.replace(/^@us/, '') })) };
   const steps = judgeAnswers(ctx.answers, counts, lat2, requests, 'bt', { counts: { kind: 'counts', items: counts.slice(0, 10) }, latency });
   return { passed: steps.every((s) => s.passed), steps };
 };

@@ -13,25 +13,14 @@ import * as path from 'path';
 import type { LabChecker } from '../../../src/check/types';
 import { remaining, startServerApp } from '../../../src/check/labenv';
 import { requireIllumos } from '../../../src/check/illumos/run';
-import { parseHistograms, histogramTotal, type Histogram } from '../../../src/check/illumos/dtrace';
+import { parseHistograms, histogramTotal, histogramData, type Histogram } from '../../../src/check/illumos/dtrace';
 import { node6, startDTrace, firstLines } from '../../../src/check/illumos/lab';
-import { sendRequests, warmUp, both, judge, type Bucket } from './judge';
+import { sendRequests, warmUp, both, judge } from './judge';
 
 /** "demo getfooname loadTags" (printa's key line) → "getfooname loadTags". */
 export function handlerName(h: Histogram): string {
   const k = h.keys.join(' ').trim().split(/\s+/);
   return k.length >= 3 ? k.slice(1).join(' ') : k.join(' ');
-}
-
-/**
- * quantize()'s rows as [low, high) buckets: a row's value is its low edge, the next
- * row's its high edge (dtrace prints the empty row after the last full one; a last row
- * without one is a power-of-two bucket).
- */
-export function quantizeBuckets(h: Histogram): Bucket[] {
-  return h.buckets
-    .filter((b) => Number.isFinite(b.value))
-    .map((b, i, all) => ({ low: b.value, high: i + 1 < all.length ? all[i + 1].value : b.value > 0 ? b.value * 2 : b.value + 1, count: b.count }));
 }
 
 export const checkIllumos: LabChecker = async (ctx) => {
@@ -59,7 +48,9 @@ export const checkIllumos: LabChecker = async (ctx) => {
   if (flood) return { passed: false, steps: both(flood, firstLines(app.output(), 10)) };
 
   const hists = parseHistograms(trace).filter((h) => histogramTotal(h) > 0);
-  const timed = hists.map((h) => ({ name: handlerName(h), buckets: quantizeBuckets(h) }));
-  const steps = judge('handler-timing.d', timed, wrong, firstLines(trace, 40));
+  // The same [low, high) buckets judge the handlers and draw them (as on Linux).
+  const drawn = hists.map((h) => histogramData(h, handlerName(h), 'us'));
+  const timed = drawn.map((d) => ({ name: d.title, buckets: d.buckets }));
+  const steps = judge('handler-timing.d', timed, wrong, firstLines(trace, 40), { kind: 'histograms', items: drawn });
   return { passed: steps.every((s) => s.passed), steps };
 };

@@ -204,3 +204,32 @@ export function parseProbeList(text: string): ProbeListing[] {
   }
   return out;
 }
+
+/** A histogram in the shape the portal draws (the Linux checkers' bpftrace histograms). */
+export interface HistogramData {
+  kind: 'histogram';
+  title: string;
+  unit: string;
+  /** [low, high); high is Infinity for lquantize's ">= N" row (JSON: null, drawn open). */
+  buckets: { low: number; high: number; count: number }[];
+}
+
+/**
+ * A quantize()/lquantize() histogram as [low, high) buckets for the portal: a row's
+ * value is its low edge and the next row's value its high edge. dtrace prints an
+ * empty row after the last full one, so only that row's high edge is inferred (twice
+ * the value for quantize's powers of two, one more step for lquantize).
+ */
+export function histogramData(h: Histogram, title: string, unit: string): HistogramData {
+  const rows = h.buckets;
+  const buckets = rows.map((b, i) => {
+    let high: number;
+    if (b.label?.startsWith('>=')) high = Infinity;
+    else if (i + 1 < rows.length) high = rows[i + 1].value;
+    else if (i > 0 && rows[i - 1].value > 0 && b.value === rows[i - 1].value * 2) high = b.value * 2;
+    else if (i > 0 && Number.isFinite(rows[i - 1].value)) high = b.value + (b.value - rows[i - 1].value);
+    else high = b.value > 0 ? b.value * 2 : b.value + 1;
+    return { low: b.value, high, count: b.count };
+  });
+  return { kind: 'histogram', title, unit, buckets };
+}
