@@ -6,7 +6,7 @@
  * USAGE:  pfexec ../illumos/rest.d
  *         (demo.js running; then curl localhost:3000/foo/bar; Ctrl-C)
  *
- * Output, one block per probe:
+ * Output, one block per probe, all its arguments:
  *   route-start     server, route, request id, method, url, headers (JSON)
  *   handler-start   server, route, handler name, request id
  *   handler-done    server, route, handler name, request id
@@ -23,7 +23,8 @@
  * One request (id 6) matched route getfooname.
  *
  * Corrections to the slide: %lx for the timestamp only (it is a number), the
- * integer arguments with %d, and the handler and route-done probes added.
+ * integer arguments with %d, and the handler and route-done probes added
+ * (the slide's "..."), every argument printed as for route-start.
  */
 
 dtrace:::BEGIN
@@ -45,11 +46,19 @@ restify*:::route-start
 restify*:::handler-start,
 restify*:::handler-done
 {
-	printf("%-13s %s (request %d)\n", probename, copyinstr(arg2), arg3);
+	printf("%s at %lx nsecs:\n", probename, timestamp);
+	printf("    args[0] = %s\n", copyinstr(arg0));
+	printf("    args[1] = %s\n", copyinstr(arg1));
+	printf("    args[2] = %s\n", copyinstr(arg2));
+	printf("    args[3] = %d\n", arg3);
 }
 
 restify*:::route-done
 {
-	printf("route-done %s: request %d status %d\n", copyinstr(arg1), arg2,
-	    arg3);
+	printf("route-done at %lx nsecs:\n", timestamp);
+	printf("    args[0] = %s\n", copyinstr(arg0));
+	printf("    args[1] = %s\n", copyinstr(arg1));
+	printf("    args[2] = %d\n", arg2);
+	printf("    args[3] = %d\n", arg3);
+	printf("    args[4] = %s\n", copyinstr(arg4));
 }
