@@ -37,6 +37,7 @@
  * stops sending its output here) and continued when a page opens it.
  */
 import { spawn, ChildProcess } from 'child_process';
+import * as fs from 'fs';
 import { LabHostError, ShellStream } from './types';
 
 /** The hidden session every student window is linked into. Not a valid `tl-<user>` name. */
@@ -77,6 +78,50 @@ export function tmuxRun(args: string[], env: Record<string, string>): Promise<{ 
     c.on('error', (e) => resolve({ code: 127, stdout, stderr: stderr + e.message }));
     c.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+/** The parent of a process, or null when it is gone (or /proc cannot say). */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Control clients of MUX whose portal died (kill -9, OOM): tmux 3.3a keeps such a
+ * client attached (it is still owed output it can no longer write), and a later
+ * `kill-server` then wedges, the server waiting for the client and the client for the
+ * server, with every shell left running. A client is an orphan when its parent is
+ * gone, is init (1), or is no longer a node process (a subreaper adopted it); one
+ * whose parent is a live node process may be another portal's, and is left alone.
+ * Killing it (SIGKILL: it answers nothing else) lets the server drop it at once.
+ */
+async function dropOrphanedClients(cfg: ControlConfig): Promise<void> {
+  const r = await tmuxRun([...cfg.tmuxArgs, 'list-clients', '-t', `=${MUX_SESSION}`, '-F', '#{client_pid} #{client_control_mode}'], cfg.env);
+  if (r.code !== 0) return;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\d+) 1$/.exec(line.trim());
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const ppid = parentOf(pid);
+    if (ppid === null) continue; // not visible from here (another pid namespace): not ours to judge
+    let parentIsNode = false;
+    try {
+      parentIsNode = ppid > 1 && /(^|\/)node(\0|$)/.test(fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0')[0] + '\0');
+    } catch {
+      // the parent is gone
+    }
+    if (parentIsNode) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
 
 /** Single-quote an argument for tmux's command parser (no escapes inside '…'). */
@@ -195,6 +240,7 @@ export class TmuxControl {
       const made = await tmuxRun([...cfg.tmuxArgs, 'new-session', '-d', '-s', MUX_SESSION, '-x', '80', '-y', '24', 'sleep 60', ';', 'set-option', '-w', '-t', `=${MUX_SESSION}:`, 'remain-on-exit', 'on', ';', 'respawn-pane', '-k', '-t', `=${MUX_SESSION}:`, 'true'], cfg.env);
       if (made.code !== 0 && !/duplicate session/.test(made.stderr)) throw new LabHostError('HOST_START_FAILED', `could not start tmux: ${made.stderr.trim()}`);
     }
+    else await dropOrphanedClients(cfg);
     const c = new TmuxControl(cfg);
     await c.ready;
     return c;

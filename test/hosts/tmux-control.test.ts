@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { LocalHost } from '../../portal/hosts/local';
 import { TmuxControl, unescapeOutput } from '../../portal/hosts/tmux-control';
 import type { ShellStream } from '../../portal/hosts/types';
@@ -278,4 +278,56 @@ test('stop() ends the shell even though its window is linked into the control cl
   assert.notEqual(has.status, 0);
   await h.start();
   s.kill();
+});
+
+/**
+ * A portal killed (-9) during heavy output can leave its control client attached:
+ * tmux 3.3a keeps it when it is owed output it can no longer write, and a kill-server
+ * then wedges with the server and every shell left running (seen in the faults tests;
+ * whether a given kill leaves one depends on what was in flight). The next portal's
+ * control client drops such an orphan first. The orphan here is made deterministic:
+ * a control client attached to MUX whose parent is a shell, not a portal (node).
+ */
+test('a control client left by a dead portal is dropped by the next portal, and kill-server then ends everything', { timeout: 60_000 }, async () => {
+  const d = tempData();
+  const sock = path.join(d, 'tmux.sock');
+  const alive = () => spawnSync('pgrep', ['-f', `^tmux -S ${sock} `], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  let holder: ReturnType<typeof spawn> | null = null;
+  try {
+    const h2 = new LocalHost({ user: 'orphan', dataDir: d, labsDir: FIXTURE_LABS });
+    await h2.start();
+    const s = await h2.openShell({ cols: 80, rows: 24 });
+    s.write('while :; do seq 1 100000; done\r');
+    // Our own control client goes (as a dead portal's would), the loop runs on.
+    (await TmuxControl.get({ tmuxArgs: h2.tmuxArgs(), env: process.env as Record<string, string> })).kill();
+    const args = h2.tmuxArgs('-C', 'attach-session', '-t', '=_tracelab').map((a) => `'${a}'`).join(' ');
+    holder = spawn('sh', ['-c', `sleep 600 | tmux ${args} > /dev/null`], { detached: true, stdio: 'ignore' });
+    const list = () => spawnSync('tmux', h2.tmuxArgs('list-clients', '-t', '=_tracelab', '-F', '#{client_pid} #{client_control_mode}'), { encoding: 'utf8' }).stdout.trim();
+    await until('the orphan to attach', () => /^\d+ 1$/m.test(list()));
+    const orphan = list().split(' ')[0];
+    // The next portal: a shell opens and works, and the orphan is gone.
+    const s2 = await h2.openShell({ cols: 80, rows: 24 });
+    const c2 = collect(s2);
+    s2.write('\x03echo orphan-$((6*7))\r');
+    await until("the new portal's shell to answer", () => c2.text().includes('orphan-42'));
+    const gone = () => !list().split('\n').some((l) => l.startsWith(orphan + ' '));
+    const by = Date.now() + 5000;
+    while (!gone() && Date.now() < by) await sleep(100);
+    assert.ok(gone(), `the orphan ${orphan} was dropped (clients now: ${list()})`);
+    (await TmuxControl.get({ tmuxArgs: h2.tmuxArgs(), env: process.env as Record<string, string> })).kill();
+    // kill-server ends the server and every client: nothing names the socket any more.
+    spawnSync('tmux', h2.tmuxArgs('kill-server'), { stdio: 'ignore', timeout: 10_000 });
+    const end = Date.now() + 5000;
+    while (alive().length && Date.now() < end) await sleep(100);
+    assert.deepEqual(alive(), [], 'no tmux process left after kill-server');
+  } finally {
+    if (holder?.pid) {
+      try {
+        process.kill(-holder.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    cleanupData(d);
+  }
 });
