@@ -27,7 +27,7 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import { MSG, PROTO_ERR, ControlMessage, INPUT_CHUNK, MAX_PASTE_BYTES, chunkText, decodeControl, encodeControl } from '../shared/protocol';
+import { MSG, PROTO_ERR, ControlMessage, INPUT_CHUNK, MAX_PASTE_BYTES, PASTE_WINDOW, chunkText, decodeControl, encodeControl } from '../shared/protocol';
 import { DisposableStore, Disposable, on, timer, interval } from './dispose';
 import { HostStartView } from './progress';
 import { ShellEndedView, endedText } from './shell-ended';
@@ -75,6 +75,15 @@ export class TerminalView implements Disposable {
   private hostFailed = false;
   private readonly hostStart: HostStartView;
   private readonly endedView: ShellEndedView;
+  /**
+   * A paste on its way: its frames go out while fewer than PASTE_WINDOW bytes are
+   * beyond the server's INPUT_ACK, so an interrupt key typed during it is read at once
+   * (it cancels what is not sent; the server drops what it still holds).
+   */
+  private paste: { chunks: string[]; next: number; sentChars: number; totalChars: number } | null = null;
+  /** Input bytes sent on this connection, and how many of them the server has taken (INPUT_ACK). */
+  private inputSent = 0;
+  private inputAcked = 0;
 
   constructor(
     private readonly el: HTMLElement,
@@ -163,6 +172,15 @@ export class TerminalView implements Disposable {
     }
     // At most 3 UTF-8 bytes per UTF-16 unit: a keystroke (the common case) always fits.
     if (s.length * 3 <= INPUT_CHUNK) {
+      if (this.paste) {
+        // An interrupt ends the paste; anything else typed meanwhile goes after it, in order.
+        if (!INTERRUPT_KEYS.has(s)) {
+          this.paste.chunks.push(s);
+          this.paste.totalChars += s.length;
+          return this.pumpPaste();
+        }
+        this.endPaste('interrupted');
+      }
       const { written } = this.encoder.encodeInto(s, this.keyBuf);
       this.sendBytes(this.keyBuf.subarray(0, written));
       // The key first (it stops the burst), then: drop what is not drawn yet, ask for the screen as it is.
@@ -172,11 +190,41 @@ export class TerminalView implements Disposable {
       }
       return;
     }
-    for (const chunk of chunkText(s)) this.sendBytes(this.encoder.encode(chunk));
+    const chunks = chunkText(s);
+    if (this.paste) {
+      this.paste.chunks.push(...chunks);
+      this.paste.totalChars += s.length;
+    } else this.paste = { chunks, next: 0, sentChars: 0, totalChars: s.length };
+    this.pumpPaste();
+  }
+
+  /** Send the paste's next frames while the window allows; the next INPUT_ACK sends more. */
+  private pumpPaste(): void {
+    const p = this.paste;
+    if (!p) return;
+    while (p.next < p.chunks.length && this.inputSent - this.inputAcked < PASTE_WINDOW && this.ws && this.ws.readyState === WebSocket.OPEN) {
+      const c = p.chunks[p.next];
+      p.chunks[p.next++] = '';
+      p.sentChars += c.length;
+      this.sendBytes(this.encoder.encode(c));
+    }
+    if (p.next >= p.chunks.length) this.paste = null;
+  }
+
+  /** Drop what is left of a paste, and say so on the screen. */
+  private endPaste(why: 'interrupted' | 'connection lost' | 'cut: the shell ended'): void {
+    const p = this.paste;
+    this.paste = null;
+    if (!p) return;
+    const kb = (n: number) => `${Math.round(n / 1024)} KB`;
+    this.term.write(`\r\n\x1b[2mtracelab: paste ${why}: ${kb(p.sentChars)} of ${kb(p.totalChars)} sent, the rest dropped\x1b[0m\r\n`);
   }
 
   private sendBytes(b: Uint8Array): void {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(b);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(b);
+      this.inputSent += b.byteLength;
+    }
   }
 
   private control(m: ControlMessage): void {
@@ -194,6 +242,10 @@ export class TerminalView implements Disposable {
     this.ws = ws;
     // A new connection starts with a redraw of the screen: output still queued from the last one is superseded.
     this.gen++;
+    // What the last connection did not deliver of a paste is unknown: it is not sent again.
+    this.endPaste('connection lost');
+    this.inputSent = 0;
+    this.inputAcked = 0;
     this.pending = 0;
     this.queue = [];
     this.queued = 0;
@@ -246,7 +298,12 @@ export class TerminalView implements Disposable {
           this.feed();
           this.flow();
           break;
+        case MSG.INPUT_ACK:
+          this.inputAcked = m.msg.n;
+          this.pumpPaste();
+          break;
         case MSG.EXIT:
+          this.endPaste('cut: the shell ended');
           this.ended = true;
           this.endedView.show(m.msg.reason, m.msg.code);
           this.onState('ended', endedText(m.msg.reason, m.msg.code));

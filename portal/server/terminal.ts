@@ -199,6 +199,7 @@ class Session {
         // moving during a paste and no host can deadlock on output it cannot write.
         this.applyPause();
       },
+      (n) => sendControl(this.ws, { t: MSG.INPUT_ACK, n }),
     );
     this.disposables.push(shell.onData((d) => this.onOutput(typeof d === 'string' ? Buffer.from(d, 'utf8') : d)));
     this.disposables.push(

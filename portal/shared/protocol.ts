@@ -47,6 +47,13 @@ export const MSG = {
    * this shell cannot redraw, so draw what is held.
    */
   REDRAW: 'redraw',
+  /**
+   * server → client: `n` bytes of input have left the socket so far (handed to the
+   * shell, or dropped by an interrupt): the client keeps at most PASTE_WINDOW bytes of
+   * a paste beyond it on the wire, so a Ctrl-C typed during a long paste is read at
+   * once instead of behind megabytes of it.
+   */
+  INPUT_ACK: 'input-ack',
 } as const;
 
 export type ControlMessage =
@@ -63,7 +70,8 @@ export type ControlMessage =
   | { t: typeof MSG.MODE; mode: 'spectate' | 'control'; by?: string }
   | { t: typeof MSG.HOST_PROGRESS; percent: number; message: string }
   | { t: typeof MSG.HOST_ERROR; code: string; message: string }
-  | { t: typeof MSG.REDRAW; ok?: boolean };
+  | { t: typeof MSG.REDRAW; ok?: boolean }
+  | { t: typeof MSG.INPUT_ACK; n: number };
 
 /**
  * Why a shell ended, as far as the gateway can tell (portal/server/terminal/exit-reason.ts).
@@ -113,6 +121,12 @@ export const MAX_CONTROL_BYTES = 1024;
  * frame above MAX_INPUT_FRAME is malformed rather than a big paste.
  */
 export const INPUT_CHUNK = 16 * 1024;
+/**
+ * Paste bytes the client puts on the wire beyond what the server acknowledged
+ * (INPUT_ACK). The server hands input to the shell at INPUT_RATE (256 KB/s): 128 KB is
+ * half a second of it, so the pipe stays full while an interrupt waits at most that.
+ */
+export const PASTE_WINDOW = 128 * 1024;
 export const MAX_INPUT_FRAME = 64 * 1024;
 /**
  * The biggest paste taken in one go. A 10 MB paste is a real thing to do (a data file
@@ -199,6 +213,9 @@ export function decodeControl(text: unknown): Decoded<ControlMessage> {
       return { ok: true, msg: { t: MSG.HOST_ERROR, code: v.code.slice(0, 40), message: hostMessage(v.message) } };
     case MSG.REDRAW:
       return { ok: true, msg: v.ok === undefined ? { t: MSG.REDRAW } : { t: MSG.REDRAW, ok: v.ok === true } };
+    case MSG.INPUT_ACK:
+      if (typeof v.n !== 'number' || !Number.isSafeInteger(v.n) || v.n < 0) return bad(PROTO_ERR.BAD_MESSAGE, 'input-ack needs a byte count');
+      return { ok: true, msg: { t: MSG.INPUT_ACK, n: v.n } };
     default:
       return bad(PROTO_ERR.UNKNOWN_TAG, `unknown control message "${String(v.t).slice(0, 20)}"`);
   }

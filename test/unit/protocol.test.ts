@@ -23,6 +23,7 @@ const SAMPLES: { [K in Tag]: Extract<ControlMessage, { t: K }>[] } = {
   [MSG.HOST_PROGRESS]: [{ t: MSG.HOST_PROGRESS, percent: 40, message: 'booting the VM' }],
   [MSG.HOST_ERROR]: [{ t: MSG.HOST_ERROR, code: 'HOST_START_FAILED', message: 'vagrant up failed' }],
   [MSG.REDRAW]: [{ t: MSG.REDRAW }, { t: MSG.REDRAW, ok: true }, { t: MSG.REDRAW, ok: false }],
+  [MSG.INPUT_ACK]: [{ t: MSG.INPUT_ACK, n: 0 }, { t: MSG.INPUT_ACK, n: 10 * 1024 * 1024 }],
 };
 
 test('every control message type round-trips through encode/decode', () => {
@@ -67,6 +68,9 @@ test('malformed control frames are rejected with a code, never thrown', () => {
     ['{"t":"host-progress","percent":"50","message":"m"}', PROTO_ERR.BAD_MESSAGE],
     ['{"t":"host-error","code":1,"message":"m"}', PROTO_ERR.BAD_MESSAGE],
     ['{"t":"error","code":"X"}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"input-ack","n":-1}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"input-ack","n":1.5}', PROTO_ERR.BAD_MESSAGE],
+    ['{"t":"input-ack"}', PROTO_ERR.BAD_MESSAGE],
     [JSON.stringify({ t: 'ping', pad: 'x'.repeat(MAX_CONTROL_BYTES) }), PROTO_ERR.TOO_LARGE],
     [Buffer.from('{}'), PROTO_ERR.BAD_MESSAGE],
   ];

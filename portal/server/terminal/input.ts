@@ -15,6 +15,13 @@
  * queue and the portal spent 45% of a core retrying it; RATE is tmux's best pace, so
  * little waits below us and a faster host loses little. BURST lets ordinary pastes (a
  * command, a script of a few KB) through at once.
+ *
+ * Interrupts. The browser client keeps at most PASTE_WINDOW bytes of a paste on the
+ * wire beyond what this queue acknowledged (`ack`, INPUT_ACK: bytes taken off the
+ * socket so far), so a Ctrl-C typed during a 10 MB paste arrives within that much. A
+ * lone interrupt key (Ctrl-C, Ctrl-Z, Ctrl-\) arriving while a paste waits here drops
+ * the rest of it before it is typed, as the tty itself flushes its input queue on
+ * SIGINT, SIGTSTP and SIGQUIT: the key is what the user wants now, not the paste.
  */
 import { MAX_PASTE_BYTES } from '../../shared/protocol';
 
@@ -26,6 +33,11 @@ export const INPUT_SLICE = 16 * 1024;
 /** Meter: bytes per second handed to the shell once BURST is spent. */
 export const INPUT_RATE = 256 * 1024;
 export const INPUT_BURST = 64 * 1024;
+
+/** At most one INPUT_ACK per this many ms (a keystroke needs none at once; a paste's pump waits on them). */
+export const ACK_MS = 20;
+/** Keys whose signal makes the tty flush its input: a paste still queued is dropped before them. */
+const INTERRUPTS = new Set([0x03, 0x1a, 0x1c]);
 
 export type PushResult = 'ok' | 'too-large';
 
@@ -43,11 +55,19 @@ export class InputQueue {
   private disposed = false;
   /** Most bytes ever queued here at once (tests and benches read it). */
   peak = 0;
+  /** Bytes taken off the socket so far: written to the shell, or dropped by an interrupt. */
+  private consumed = 0;
+  private acked = 0;
+  private ackTimer: NodeJS.Timeout | null = null;
+  /** Paste bytes an interrupt dropped before they were typed (tests read it). */
+  droppedByInterrupt = 0;
 
   constructor(
     private readonly write: (b: Buffer) => void,
     /** true: stop reading the socket; false: read again. */
     private readonly backpressure: (pause: boolean) => void,
+    /** INPUT_ACK: `n` bytes have left the socket so far. */
+    private readonly ack: (n: number) => void = () => undefined,
   ) {}
 
   get queued(): number {
@@ -56,6 +76,15 @@ export class InputQueue {
 
   push(buf: Buffer): PushResult {
     if (this.disposed || !buf.length) return 'ok';
+    if (buf.length === 1 && INTERRUPTS.has(buf[0]) && this.queuedBytes > 0) {
+      this.droppedByInterrupt += this.queuedBytes;
+      this.consumed += this.queuedBytes;
+      this.chunks = [];
+      this.queuedBytes = 0;
+      this.burstBytes = 0;
+      this.release();
+      this.scheduleAck();
+    }
     if (this.burstBytes + buf.length > MAX_PASTE_BYTES) return 'too-large';
     this.burstBytes += buf.length;
     this.chunks.push(buf);
@@ -108,9 +137,21 @@ export class InputQueue {
     } else this.chunks.shift();
     this.queuedBytes -= slice.length;
     this.tokens -= slice.length;
+    this.consumed += slice.length;
     this.write(slice);
+    this.scheduleAck();
     if (this.socketPaused && this.queuedBytes < INPUT_LOW) this.release();
     this.immediate = setImmediate(() => this.step());
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer || this.disposed) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      if (this.disposed || this.consumed === this.acked) return;
+      this.acked = this.consumed;
+      this.ack(this.consumed);
+    }, ACK_MS);
   }
 
   private release(): void {
@@ -123,6 +164,7 @@ export class InputQueue {
     this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
+    if (this.ackTimer) clearTimeout(this.ackTimer);
     this.chunks = [];
     this.queuedBytes = 0;
   }
