@@ -91,3 +91,30 @@ test('EXIT carries a known reason or none; an unknown one decodes as unknown', (
   const odd = decodeControl('{"t":"exit","code":null,"reason":"<img>"}');
   assert.ok(odd.ok && odd.msg.t === 'exit' && odd.msg.reason === 'unknown');
 });
+
+test('INPUT_ACK counts what left the socket; a lone Ctrl-C drops a paste still queued and goes through at once', async () => {
+  const written: Buffer[] = [];
+  const acks: number[] = [];
+  const q = new InputQueue((b) => written.push(b), () => undefined, (n) => acks.push(n));
+  try {
+    const paste = Buffer.alloc(512 * 1024, 0x61);
+    for (let o = 0; o < paste.length; o += 16384) q.push(paste.subarray(o, o + 16384));
+    await new Promise((r) => setTimeout(r, 100));
+    const typed = Buffer.concat(written).length;
+    assert.ok(typed > 0 && typed < paste.length, `part of the paste typed (${typed} bytes), the rest metered`);
+    assert.ok(acks.length > 0 && acks[acks.length - 1] <= typed, `acks follow what was typed (${acks.join(', ')})`);
+    q.push(Buffer.from([0x03]));
+    const all = Buffer.concat(written);
+    assert.equal(all[all.length - 1], 0x03, 'the Ctrl-C is written at once, after what was typed');
+    assert.equal(q.queued, 0, 'nothing of the paste left to type');
+    assert.equal(q.droppedByInterrupt, paste.length - (all.length - 1), 'the rest of the paste was dropped');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(Buffer.concat(written).length, all.length, 'nothing typed after the Ctrl-C');
+    assert.equal(acks[acks.length - 1], paste.length + 1, 'the ack covers the dropped bytes and the Ctrl-C: the page may send again');
+    // A Ctrl-C with nothing queued is just a key: nothing dropped.
+    q.push(Buffer.from([0x03]));
+    assert.equal(q.droppedByInterrupt, paste.length - (all.length - 1));
+  } finally {
+    q.dispose();
+  }
+});

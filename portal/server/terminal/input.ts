@@ -83,7 +83,16 @@ export class InputQueue {
       this.queuedBytes = 0;
       this.burstBytes = 0;
       this.release();
+      // The key itself now, ahead of the meter's next turn.
+      if (this.timer) clearTimeout(this.timer);
+      if (this.immediate) clearImmediate(this.immediate);
+      this.timer = null;
+      this.immediate = null;
+      this.pumping = false;
+      this.consumed += 1;
+      this.write(buf);
       this.scheduleAck();
+      return 'ok';
     }
     if (this.burstBytes + buf.length > MAX_PASTE_BYTES) return 'too-large';
     this.burstBytes += buf.length;
