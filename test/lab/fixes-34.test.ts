@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runCheck } from '../../src/check/run';
-import { checkedLabs, copyLab, rmCopy, solve, processesUsing } from './helpers';
+import { checkedLabs, copyLab, rmCopy, solve, processesUsing, editFile } from './helpers';
 
 const LAB = '04-memory-leak';
 const skip = !checkedLabs().includes(LAB);
@@ -27,13 +27,6 @@ async function judge(edit: (dir: string) => void, labsRoot?: (dir: string) => st
   } finally {
     rmCopy(dir);
   }
-}
-
-function editFile(file: string, from: string | RegExp, to: string): void {
-  const src = fs.readFileSync(file, 'utf8');
-  const out = src.replace(from, to);
-  assert.notEqual(out, src, `edit of ${file} changed nothing`);
-  fs.writeFileSync(file, out);
 }
 
 const app = (dir: string) => path.join(dir, 'app', 'leak2.js');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runCheck } from '../../src/check/run';
-import { checkedLabs, copyLab, rmCopy, solve, processesUsing } from './helpers';
+import { checkedLabs, copyLab, rmCopy, solve, processesUsing, editFile } from './helpers';
 
 const labs = new Set(checkedLabs());
 
@@ -22,13 +22,6 @@ async function judge(id: string, edit: (dir: string) => void) {
   } finally {
     rmCopy(dir);
   }
-}
-
-function editFile(file: string, from: string | RegExp, to: string): void {
-  const src = fs.readFileSync(file, 'utf8');
-  const out = src.replace(from, to);
-  assert.notEqual(out, src, `edit of ${file} changed nothing`);
-  fs.writeFileSync(file, out);
 }
 
 test('lab 1: a fixed app that pads the copy fails on the copy, not the probes', { skip: !labs.has('01-bug-hunt') }, async () => {

@@ -89,3 +89,11 @@ export function processesUsing(needle: string): string[] {
   }
   return found;
 }
+
+/** Replace `from` with `to` in a lab copy's file; an edit that changes nothing is a broken test. */
+export function editFile(file: string, from: string | RegExp, to: string): void {
+  const src = fs.readFileSync(file, 'utf8');
+  const out = src.replace(from, to);
+  if (out === src) throw new Error(`edit of ${file} changed nothing`);
+  fs.writeFileSync(file, out);
+}
