@@ -14,6 +14,7 @@
  * - exec: argv[0] === 'tracelab' means this installation's CLI; the whole process
  *   group is killed on timeout.
  */
+import { lowPriority } from './priority';
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -241,7 +242,8 @@ export class LocalHost implements LabHost {
 
   exec(argv: string[], opts: ExecOptions): Promise<ExecResult> {
     if (!argv.length) return Promise.reject(new LabHostError('HOST_INTERNAL', 'exec() with an empty argv'));
-    const [cmd, ...args] = argv[0] === 'tracelab' ? [process.execPath, path.join(INSTALL_ROOT, 'bin', 'tracelab'), ...argv.slice(1)] : argv;
+    const resolved = argv[0] === 'tracelab' ? [process.execPath, path.join(INSTALL_ROOT, 'bin', 'tracelab'), ...argv.slice(1)] : argv;
+    const [cmd, ...args] = opts.lowPriority ? lowPriority(resolved) : resolved;
     const max = opts.maxOutputBytes ?? 1024 * 1024;
     return new Promise((resolve) => {
       // TRACELAB_LABS: the labs this portal serves, so `tracelab check` judges against the same ones.

@@ -62,6 +62,11 @@ export interface ExecOptions {
   cwd?: string;
   /** Cap on captured stdout/stderr bytes each; the rest is dropped (and noted). */
   maxOutputBytes?: number;
+  /**
+   * Run below the terminals (a check): a backend on the portal's own machine lowers the
+   * command's CPU and I/O priority (portal/hosts/priority.ts); a remote one ignores it.
+   */
+  lowPriority?: boolean;
 }
 
 export interface ExecResult {

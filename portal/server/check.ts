@@ -6,44 +6,15 @@
  * check (its stderr says why and how to fix it). Anything else, or output that is
  * not a CheckResult, is reported as CHECK_OUTPUT with what it printed.
  */
-import * as path from 'path';
 import { LabHost, LabHostError } from '../hosts/types';
 import type { CheckResult } from '../../src/check/types';
-import { INSTALL_ROOT } from '../../src/labs';
 import type { Store } from '../store';
 
 export const CHECK_TIMEOUT_MS = 180_000;
 
-/**
- * On this machine (the local backends) a check runs at a lower priority than the
- * terminals: nice 10 and the idle I/O class for the whole check tree (the checker, its
- * tracers, the student's app). The host's exec starts it in a new session, and with the
- * kernel's autogroup scheduling (on by default) a new session is its own scheduling
- * group whose weight a process nice does not change: so the group's nice is set too
- * (/proc/self/autogroup). Best effort: without ionice or autogroup it runs anyway.
- * TRACELAB_CHECK_NICE (0..19, default 10) sets both nice values, for a machine where
- * checks starve (a slower check is the price of a terminal that keeps moving).
- */
-export function checkNice(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.TRACELAB_CHECK_NICE;
-  return v !== undefined && /^[0-9]{1,2}$/.test(v) && Number(v) <= 19 ? Number(v) : 10;
-}
-
-function lowPrioritySh(nice: number): string {
-  return `echo ${nice} > /proc/self/autogroup 2>/dev/null; if command -v ionice >/dev/null 2>&1; then exec nice -n ${nice} ionice -c3 "$@"; fi; exec nice -n ${nice} "$@"`;
-}
-
-/** The command that checks `lab` in `dir` on `host`. */
-export function checkArgv(host: Pick<LabHost, 'kind'>, lab: string, dir: string, low = true): string[] {
-  const cli = ['check', lab, '--json', '--dir', dir];
-  if (!low || (host.kind !== 'local' && host.kind !== 'local-user')) return ['tracelab', ...cli];
-  // This installation's CLI by path (the host resolves a bare 'tracelab' only as argv[0]).
-  return lowPriority([process.execPath, path.join(INSTALL_ROOT, 'bin', 'tracelab'), ...cli]);
-}
-
-/** `argv` run at the checks' lower priority, on a local host. */
-export function lowPriority(argv: string[], nice = checkNice()): string[] {
-  return ['sh', '-c', lowPrioritySh(nice), 'tracelab-check', ...argv];
+/** The command that checks `lab` in `dir` (a remote host finds its own `tracelab`; the local ones this installation's). */
+export function checkArgv(lab: string, dir: string): string[] {
+  return ['tracelab', 'check', lab, '--json', '--dir', dir];
 }
 
 export interface CheckResponse {
@@ -89,7 +60,8 @@ export async function runCheck(host: LabHost, store: Store, user: string, lab: s
   const dir = `${host.workspace}/${lab}`;
   let r: Awaited<ReturnType<LabHost['exec']>>;
   try {
-    r = await host.exec(checkArgv(host, lab, dir, opts.lowPriority ?? true), { timeoutMs, maxOutputBytes: 2 * 1024 * 1024 });
+    // Below the terminals on a local host (portal/hosts/priority.ts); a remote host ignores it.
+    r = await host.exec(checkArgv(lab, dir), { timeoutMs, maxOutputBytes: 2 * 1024 * 1024, lowPriority: opts.lowPriority ?? true });
   } catch (e) {
     // The host itself failed (unreachable, gone): the attempt is still a result the
     // student and the dashboard see (the cell must not keep the previous verdict), and

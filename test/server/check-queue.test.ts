@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckQueue } from '../../portal/server/check-queue';
-import { runCheck, lowPriority, CheckResponse } from '../../portal/server/check';
+import { runCheck, CheckResponse } from '../../portal/server/check';
+import { lowPriority, checkNice } from '../../portal/hosts/priority';
 import { LocalHost } from '../../portal/hosts/local';
 import { LabHostError, ExecResult } from '../../portal/hosts/types';
 import { openStore, Store } from '../../portal/store';
@@ -195,9 +196,9 @@ test("a queued check's timeout starts when it runs, not when it was queued", asy
   assert.equal(store.lastCheck('q-timeout', '00-hello')!.exitCode, 3);
 });
 
-test('a check runs at nice 10, in the idle I/O class and a nice-10 autogroup', async () => {
+test('a check runs at nice 10, in the idle I/O class and a nice-10 autogroup (ExecOptions.lowPriority on the local host)', async () => {
   const h = host('q-nice');
-  const r = await h.exec(lowPriority(['sh', '-c', 'echo "nice $(nice)"; ionice; cat /proc/self/autogroup 2>/dev/null || echo "no autogroup"']), { timeoutMs: 10000, cwd: data });
+  const r = await h.exec(['sh', '-c', 'echo "nice $(nice)"; ionice; cat /proc/self/autogroup 2>/dev/null || echo "no autogroup"'], { timeoutMs: 10000, cwd: data, lowPriority: true });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^nice 10$/m);
   assert.match(r.stdout, /^idle$/m);
@@ -266,7 +267,6 @@ test('check concurrency is configurable (env, flag) and must be a positive integ
 });
 
 test('TRACELAB_CHECK_NICE sets the checks\' nice (0..19); anything else keeps 10', async () => {
-  const { checkNice } = await import('../../portal/server/check');
   assert.equal(checkNice({}), 10);
   assert.equal(checkNice({ TRACELAB_CHECK_NICE: '0' }), 0);
   assert.equal(checkNice({ TRACELAB_CHECK_NICE: '19' }), 19);
@@ -274,4 +274,19 @@ test('TRACELAB_CHECK_NICE sets the checks\' nice (0..19); anything else keeps 10
   const h = host('q-nice0');
   const r = await h.exec(lowPriority(['sh', '-c', 'echo "nice $(nice)"'], 3), { timeoutMs: 10000, cwd: data });
   assert.match(r.stdout, /^nice 3$/m);
+});
+
+test('runCheck asks its host for low priority unless told not to; a remote host is asked the same and may ignore it', async () => {
+  const seen: (boolean | undefined)[] = [];
+  const recording = {
+    kind: 'ssh',
+    workspace: '/home/student/labs',
+    exec: async (_argv: string[], o: { lowPriority?: boolean }): Promise<ExecResult> => {
+      seen.push(o.lowPriority);
+      return { code: 3, stdout: '', stderr: 'no checker' };
+    },
+  } as unknown as Parameters<typeof runCheck>[0];
+  await runCheck(recording, store, 'q-prio', '00-hello');
+  await runCheck(recording, store, 'q-prio', '00-hello', { lowPriority: false });
+  assert.deepEqual(seen, [true, false]);
 });
