@@ -29,6 +29,7 @@
  * restart all come back to the same shell; a dropped connection is re-attached
  * by the ShellStream itself.
  */
+import { Listeners } from './listeners';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as pty from 'node-pty';
@@ -472,8 +473,8 @@ export class SshHost implements LabHost {
  */
 export class ReattachingShell implements ShellStream {
   private p: pty.IPty;
-  private dataCbs: ((d: Buffer | string) => void)[] = [];
-  private exitCbs: ((e: { exitCode: number; signal?: number }) => void)[] = [];
+  private readonly data = new Listeners<Buffer | string>();
+  private readonly exit = new Listeners<{ exitCode: number; signal?: number }>();
   private killed = false;
   private paused = false;
   private retries = 0;
@@ -494,9 +495,7 @@ export class ReattachingShell implements ShellStream {
   private attach(): pty.IPty {
     const p = this.host.spawnTerminal(this.size, this.spectate);
     const born = Date.now();
-    p.onData((d: any) => {
-      for (const cb of this.dataCbs) cb(d);
-    });
+    p.onData((d: any) => this.data.emit(d));
     p.onExit((e) => {
       if (p !== this.p) return;
       if (this.killed) return this.emitExit(e);
@@ -526,23 +525,19 @@ export class ReattachingShell implements ShellStream {
   }
 
   private emitData(s: string): void {
-    for (const cb of this.dataCbs) cb(Buffer.from(s));
+    this.data.emit(Buffer.from(s));
   }
 
   private emitExit(e: { exitCode: number; signal?: number }): void {
-    const cbs = this.exitCbs;
-    this.exitCbs = [];
-    for (const cb of cbs) cb(e);
+    this.exit.emitLast(e);
   }
 
   onData(cb: (data: Buffer | string) => void): { dispose(): void } {
-    this.dataCbs.push(cb);
-    return { dispose: () => (this.dataCbs = this.dataCbs.filter((c) => c !== cb)) };
+    return this.data.add(cb);
   }
 
   onExit(cb: (e: { exitCode: number; signal?: number }) => void): { dispose(): void } {
-    this.exitCbs.push(cb);
-    return { dispose: () => (this.exitCbs = this.exitCbs.filter((c) => c !== cb)) };
+    return this.exit.add(cb);
   }
 
   write(data: string | Buffer): void {

@@ -39,6 +39,7 @@
 import { spawn, ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import { LabHostError, ShellStream } from './types';
+import { Listeners } from './listeners';
 
 /** The hidden session every student window is linked into. Not a valid `tl-<user>` name. */
 export const MUX_SESSION = '_tracelab';
@@ -566,12 +567,10 @@ export function redraw(v: number[], screen: Buffer[], saved: Buffer[] | null): B
   return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)));
 }
 
-type Listener<T> = (v: T) => void;
-
 /** One browser terminal (or spectator) on one pane. */
 class ControlStream implements ShellStream {
-  private dataCbs: Listener<Buffer>[] = [];
-  private exitCbs: Listener<{ exitCode: number; signal?: number }>[] = [];
+  private readonly data = new Listeners<Buffer>();
+  private readonly exit = new Listeners<{ exitCode: number; signal?: number }>();
   private paused = false;
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -635,24 +634,22 @@ class ControlStream implements ShellStream {
   }
 
   private emit(d: Buffer): void {
-    for (const cb of this.dataCbs.slice()) cb(d);
+    this.data.emit(d);
   }
 
   exited(code: number): void {
     if (this.done) return;
     this.done = true;
     this.held = [];
-    for (const cb of this.exitCbs.slice()) cb({ exitCode: code });
+    this.exit.emitLast({ exitCode: code });
   }
 
   onData(cb: (data: Buffer | string) => void): { dispose(): void } {
-    this.dataCbs.push(cb);
-    return { dispose: () => (this.dataCbs = this.dataCbs.filter((x) => x !== cb)) };
+    return this.data.add(cb);
   }
 
   onExit(cb: (e: { exitCode: number; signal?: number }) => void): { dispose(): void } {
-    this.exitCbs.push(cb);
-    return { dispose: () => (this.exitCbs = this.exitCbs.filter((x) => x !== cb)) };
+    return this.exit.add(cb);
   }
 
   write(data: string | Buffer): void {
