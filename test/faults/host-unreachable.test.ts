@@ -18,7 +18,7 @@ import { SshHost, ReattachingShell } from '../../portal/hosts/ssh';
 import { VagrantHost } from '../../portal/hosts/vagrant';
 import { LabHostError, Progress } from '../../portal/hosts/types';
 import { FIXTURE_LABS, tempData, cleanupData, testConfig, login } from '../server/harness';
-import { startSshd, sshdAvailable, Sshd, killRemoteTmux } from '../hosts/sshd-fixture';
+import { startSshd, sshdAvailable, Sshd, killRemoteTmux, fixtureSshHost } from '../hosts/sshd-fixture';
 
 const skip = sshdAvailable();
 const SOCKET = `tracelab-hu-${process.pid}`;
@@ -220,20 +220,7 @@ test('a host frozen mid-check: the check fails HOST_UNREACHABLE, the dashboard s
 
 /** A host of its own for the SshHost-level cases: short timeouts so each case is quick. */
 function sshHost(over: Partial<ConstructorParameters<typeof SshHost>[0]> = {}): SshHost {
-  return new SshHost({
-    user: 'hu-term',
-    host: sshd.hostAlias,
-    inventory: sshd.inventory,
-    knownHosts: sshd.knownHosts,
-    workspace: path.join(work, 'ws2'),
-    labsSource: FIXTURE_LABS,
-    stateDir: path.join(work, 'state'),
-    tmuxSocket: SOCKET,
-    remotePath: [path.join(work, 'bin')],
-    connectTimeoutSec: 2,
-    serverAliveSec: 1,
-    ...over,
-  });
+  return fixtureSshHost(sshd, work, SOCKET, { user: 'hu-term', workspace: path.join(work, 'ws2'), labsSource: FIXTURE_LABS, connectTimeoutSec: 2, serverAliveSec: 1, ...over });
 }
 
 test('a terminal over ssh on a frozen host says so and ends (onExit), instead of hanging', { skip: skip ?? false, timeout: 120_000 }, async () => {

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { SshHost, ReattachingShell, inventoryHosts, hostForUser, shq, createSshHost } from '../../portal/hosts/ssh';
 import { LabHostError, ShellStream } from '../../portal/hosts/types';
-import { startSshd, sshdAvailable, freePort, Sshd, killRemoteTmux } from './sshd-fixture';
+import { startSshd, sshdAvailable, freePort, Sshd, killRemoteTmux, fixtureSshHost } from './sshd-fixture';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const skip = sshdAvailable();
@@ -20,20 +20,7 @@ let work: string;
 const SOCKET = `tracelab-test-${process.pid}`;
 
 function host(over: Partial<ConstructorParameters<typeof SshHost>[0]> = {}): SshHost {
-  return new SshHost({
-    user: 'ada',
-    host: sshd.hostAlias,
-    inventory: sshd.inventory,
-    knownHosts: sshd.knownHosts,
-    workspace: path.join(work, 'ws'),
-    labsSource: path.join(work, 'labs-src'),
-    stateDir: path.join(work, 'state'),
-    tmuxSocket: SOCKET,
-    remotePath: [path.join(work, 'bin')],
-    connectTimeoutSec: 3,
-    serverAliveSec: 2,
-    ...over,
-  });
+  return fixtureSshHost(sshd, work, SOCKET, over);
 }
 
 /** Resolves with everything the shell printed once `re` matches it (or rejects after 20 s, so a broken test cannot hang). */

@@ -11,6 +11,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { freePort } from '../../src/check/proc';
+import { SshHost } from '../../portal/hosts/ssh';
 
 export interface Sshd {
   dir: string;
@@ -159,4 +160,25 @@ export async function startSshd(): Promise<Sshd> {
 export function killRemoteTmux(socketName: string): void {
   spawnSync('tmux', ['-L', socketName, 'kill-server'], { stdio: 'ignore' });
   fs.rmSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${process.getuid!()}`, socketName), { force: true });
+}
+
+/**
+ * An SshHost on this sshd with everything under `work` (workspace, labs source, state,
+ * a `bin` on the remote PATH) and the tmux socket `socket`; `over` changes any option.
+ */
+export function fixtureSshHost(sshd: Sshd, work: string, socket: string, over: Partial<ConstructorParameters<typeof SshHost>[0]> = {}): SshHost {
+  return new SshHost({
+    user: 'ada',
+    host: sshd.hostAlias,
+    inventory: sshd.inventory,
+    knownHosts: sshd.knownHosts,
+    workspace: path.join(work, 'ws'),
+    labsSource: path.join(work, 'labs-src'),
+    stateDir: path.join(work, 'state'),
+    tmuxSocket: socket,
+    remotePath: [path.join(work, 'bin')],
+    connectTimeoutSec: 3,
+    serverAliveSec: 2,
+    ...over,
+  });
 }
