@@ -741,6 +741,12 @@ export function sweepStale(): void {
       if (owner === process.pid) continue;
       killLeaves([leaf]);
       rmTree(leaf.dir);
+      // A task just killed (a bpftrace detaching its probes) may not be reaped yet, and
+      // rmdir is EBUSY until it is: give it up to 2 s rather than leave the leaf behind.
+      for (let i = 0; i < 100 && fs.existsSync(leaf.dir); i++) {
+        sleepSync(20);
+        rmTree(leaf.dir);
+      }
     }
   }
 }
