@@ -18,14 +18,15 @@ export interface Serve {
 const LOGIN_URL = /(http:\/\/127\.0\.0\.1:[0-9]+\/\?token=[A-Za-z0-9_-]+)/;
 
 /**
- * Start `tracelab serve --port --data --labs` and resolve once it printed `ready`
+ * Start `tracelab serve --port --data [--labs] [args]` and resolve once it printed `ready`
  * (by default its login URL: it is listening then). Rejects with what it printed
  * if it exits first or prints nothing matching in 20 s.
  */
-export function startServe(o: { port: number; data: string; labs: string; ready?: RegExp }): Promise<Serve> {
+export function startServe(o: { port: number; data: string; labs?: string; args?: string[]; ready?: RegExp }): Promise<Serve> {
   const ready = o.ready || LOGIN_URL;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(o.port), '--data', o.data, '--labs', o.labs], {
+    const labs = o.labs ? ['--labs', o.labs] : [];
+    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'tracelab'), 'serve', '--port', String(o.port), '--data', o.data, ...labs, ...(o.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_TEST_CONTEXT: '' },
     });

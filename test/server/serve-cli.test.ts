@@ -4,11 +4,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { REPO, tempData, cleanupData } from './harness';
+import { startServe, Serve } from '../helpers/portal';
 
 const TRACELAB = path.join(REPO, 'bin', 'tracelab');
 const dirs: string[] = [];
@@ -21,31 +22,30 @@ test('tracelab serve --help exits 0 and lists --port, --host and --data', () => 
   for (const opt of ['--port N', '--host ADDR', '--data DIR']) assert.match(r.stdout, new RegExp(`^  ${opt} `, 'm'), opt);
 });
 
-test('tracelab serve --host 0.0.0.0 warns on stderr, serves, and stops cleanly on SIGTERM', async () => {
+/** `tracelab serve --port 0 --data <tmp> ...args` until it prints its login URL; SIGTERM, then its exit code and stderr. */
+async function serveOnce(args: string[], meanwhile: (s: Serve) => Promise<void> = async () => undefined): Promise<{ code: number | null; err: string; data: string }> {
   const data = tempData();
   dirs.push(data);
-  const child = spawn(process.execPath, [TRACELAB, 'serve', '--host', '0.0.0.0', '--port', '0', '--data', data], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_TEST_CONTEXT: '' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (b) => (out += b));
-  child.stderr!.on('data', (b) => (err += b));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const s = await startServe({ port: 0, data, args, ready: /\?token=/ });
+  const exited = new Promise<number | null>((resolve) => s.child.on('exit', (code) => resolve(code)));
   try {
+    await meanwhile(s);
+  } finally {
+    s.child.kill('SIGTERM');
+  }
+  return { code: await exited, err: s.err(), data };
+}
+
+test('tracelab serve --host 0.0.0.0 warns on stderr, serves, and stops cleanly on SIGTERM', async () => {
+  const { code, err, data } = await serveOnce(['--host', '0.0.0.0'], async (s) => {
     // Listening once the login URL is printed; the warning is printed just before it.
-    for (let i = 0; i < 200 && !/\?token=/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(out, /\?token=/, `no login URL:\n${out}\n${err}`);
-    assert.match(err, /^tracelab serve: WARNING: listening on 0\.0\.0\.0, not loopback: anyone who can reach this address/m);
-    const port = Number(/:([0-9]+)\/\?token=/.exec(out)![1]);
+    assert.match(s.err(), /^tracelab serve: WARNING: listening on 0\.0\.0\.0, not loopback: anyone who can reach this address/m);
+    const port = Number(/:([0-9]+)\/\?token=/.exec(s.out())![1]);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     await res.arrayBuffer();
     assert.ok(res.status < 500, `the portal answers (${res.status})`);
-  } finally {
-    child.kill('SIGTERM');
-  }
-  assert.equal(await exited, 0, err);
+  });
+  assert.equal(code, 0, err);
   assert.match(err, /SIGTERM: shutting down/);
   // Nothing opened a terminal: no tmux server was started for this data dir (none left behind).
   const sock = path.join(data, 'tmux.sock');
@@ -54,21 +54,8 @@ test('tracelab serve --host 0.0.0.0 warns on stderr, serves, and stops cleanly o
 });
 
 test('tracelab serve on 127.0.0.1 gives no warning', async () => {
-  const data = tempData();
-  dirs.push(data);
-  const child = spawn(process.execPath, [TRACELAB, 'serve', '--port', '0', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: '' } });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (b) => (out += b));
-  child.stderr!.on('data', (b) => (err += b));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  try {
-    for (let i = 0; i < 200 && !/\?token=/.test(out) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(out, /\?token=/, `no login URL:\n${out}\n${err}`);
-  } finally {
-    child.kill('SIGTERM');
-  }
-  assert.equal(await exited, 0, err);
+  const { code, err } = await serveOnce([]);
+  assert.equal(code, 0, err);
   assert.doesNotMatch(err, /WARNING/);
 });
 
